@@ -1,0 +1,1 @@
+"""Command-line entry points. Each module only parses arguments and calls one function."""

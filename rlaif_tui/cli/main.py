@@ -1,0 +1,31 @@
+"""`rlaif`: the root command. Sub-commands live in sibling modules and import heavy
+libraries (torch, transformers) only inside the command that needs them, so
+`rlaif --help` and `rlaif sandbox ...` start fast."""
+
+from __future__ import annotations
+
+import typer
+
+from rlaif_tui import __version__
+
+app = typer.Typer(
+    name="rlaif",
+    help="Reinforcement learning from execution, AI and human feedback for code models.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"rlaif-tui {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """rlaif: train, serve, evaluate and benchmark code models."""
