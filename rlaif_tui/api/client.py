@@ -1,0 +1,177 @@
+"""`DaemonClient`: the async HTTP + websocket client of the daemon API (aiohttp).
+
+Used by the TUI, `rlaif bench daemon` and the tests. Every route it calls is described in
+`rlaif_tui/daemon/openapi.yaml`; errors come back as `ApiError` with the daemon's stable code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import Any, Self
+
+import aiohttp
+
+from rlaif_tui.api.models import (
+    ControlAction,
+    Event,
+    Rating,
+    RatingIn,
+    Settings,
+    SettingsPatch,
+    Status,
+)
+
+
+class ApiError(Exception):
+    """A non-2xx answer from the daemon (or no answer: status 0, code `unreachable`)."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+class DaemonClient:
+    """One connection to a daemon at `url` (e.g. `http://127.0.0.1:8765`) with its token."""
+
+    def __init__(self, url: str, token: str | None, *, timeout_s: float = 10.0) -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        return self._session
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+    ) -> Any:
+        query = {k: str(v) for k, v in (params or {}).items() if v is not None}
+        try:
+            async with self._http().request(
+                method, f"{self.url}{path}", params=query, json=body, headers=self._headers
+            ) as resp:
+                text = await resp.text()
+                if resp.status >= 400:
+                    raise _error_from(resp.status, text)
+                return json.loads(text) if text else None
+        except aiohttp.ClientConnectionError as exc:
+            raise ApiError(0, "unreachable", f"cannot reach {self.url}: {exc}") from exc
+
+    async def health(self) -> dict[str, Any]:
+        return dict(await self._request("GET", "/api/health"))
+
+    async def status(self) -> Status:
+        return Status.model_validate(await self._request("GET", "/api/status"))
+
+    async def metrics(self, since: int = 0) -> list[dict[str, Any]]:
+        """Metric points (one per step, `metrics.jsonl` lines) with `step > since`."""
+        body = await self._request("GET", "/api/metrics", params={"since": since})
+        return list(body["metrics"])
+
+    async def samples(
+        self,
+        *,
+        offset: int = 0,
+        limit: int = 50,
+        problem: str | None = None,
+        min_reward: float | None = None,
+        max_reward: float | None = None,
+        status: str | None = None,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """A page of sample records, newest first, and the total matching the filter."""
+        params = {
+            "offset": offset,
+            "limit": limit,
+            "problem": problem,
+            "min_reward": min_reward,
+            "max_reward": max_reward,
+            "status": status,
+        }
+        body = await self._request("GET", "/api/samples", params=params)
+        return list(body["samples"]), int(body["total"])
+
+    async def sample(self, sample_id: str) -> dict[str, Any]:
+        """`{"sample": record, "group": [records of the same group]}`."""
+        return dict(await self._request("GET", f"/api/samples/{sample_id}"))
+
+    async def rate(self, rating: RatingIn) -> Rating:
+        body = rating.model_dump(exclude_none=True)
+        return Rating.model_validate(await self._request("POST", "/api/ratings", body=body))
+
+    async def ratings(self) -> list[Rating]:
+        body = await self._request("GET", "/api/ratings")
+        return [Rating.model_validate(r) for r in body["ratings"]]
+
+    async def control(self, action: ControlAction) -> Status:
+        return Status.model_validate(await self._request("POST", f"/api/control/{action}"))
+
+    async def settings(self) -> Settings:
+        return Settings.model_validate(await self._request("GET", "/api/settings"))
+
+    async def update_settings(self, patch: SettingsPatch) -> Settings:
+        body = patch.model_dump(exclude_none=True)
+        return Settings.model_validate(await self._request("PATCH", "/api/settings", body=body))
+
+    async def config(self) -> dict[str, Any]:
+        return dict(await self._request("GET", "/api/config"))
+
+    async def events(self, since: int | None = None) -> AsyncIterator[Event]:
+        """Frames of `/api/events`: a `snapshot` first, then live events, until closed."""
+        params = {"since": str(since)} if since is not None else {}
+        try:
+            async with self._http().ws_connect(
+                f"{self.url}/api/events", params=params, headers=self._headers, heartbeat=20
+            ) as ws:
+                async for msg in ws:
+                    if msg.type is aiohttp.WSMsgType.TEXT:
+                        yield Event.model_validate_json(msg.data)
+                    elif msg.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
+                        break
+        except aiohttp.WSServerHandshakeError as exc:
+            raise ApiError(exc.status, _code_for(exc.status), exc.message) from exc
+        except aiohttp.ClientConnectionError as exc:
+            raise ApiError(0, "unreachable", f"cannot reach {self.url}: {exc}") from exc
+
+
+def _code_for(status: int) -> str:
+    return {401: "unauthorized", 403: "forbidden", 404: "not_found"}.get(status, "http_error")
+
+
+def _error_from(status: int, text: str) -> ApiError:
+    try:
+        detail = json.loads(text)["error"]
+        return ApiError(status, detail["code"], detail["message"], detail.get("field"))
+    except (ValueError, KeyError, TypeError):
+        return ApiError(status, _code_for(status), text[:200] or f"HTTP {status}")

@@ -1,0 +1,134 @@
+"""Pydantic models of what crosses the wire between the daemon and its clients.
+
+Metric points and samples travel as plain dicts with the keys of docs/architecture.md
+(`metrics.jsonl` lines and sample records), so a new metric needs no protocol change.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+EVENT_VERSION = 1
+"""Version of the websocket frame format; bumped on any incompatible change."""
+
+RunState = Literal["starting", "running", "paused", "stopping", "stopped", "finished", "failed"]
+EventType = Literal["snapshot", "metrics", "sample", "rating", "status", "log", "error"]
+ControlAction = Literal["pause", "resume", "checkpoint", "stop"]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+
+class Status(_Wire):
+    """What `GET /api/status` returns and `status` events carry."""
+
+    run: str
+    """Run name (the run directory's name)."""
+    state: RunState
+    step: int
+    """Optimizer steps completed."""
+    total_steps: int
+    phase: str
+    """What the trainer is doing now: `generate`, `score`, `train`, `checkpoint`, `eval`, `idle`."""
+    algorithm: str
+    model: str
+    device: str
+    isolation: str
+    """Sandbox isolation level in force."""
+    eta_s: float | None = None
+    started_at: float
+    """Unix time the daemon started."""
+    last_checkpoint: str | None = None
+    ratings: int = 0
+    """Ratings stored for this run."""
+    settings: Settings
+
+
+class Settings(_Wire):
+    """Live settings: journalled into the run and its checkpoints when changed."""
+
+    kl_coef: float = Field(ge=0.0)
+    kl_target: float | None = Field(None, gt=0.0)
+    """Target KL for the adaptive controller; None means a fixed `kl_coef`."""
+    reward_weights: dict[str, float]
+    temperature: float = Field(gt=0.0)
+
+
+class SettingsPatch(_Wire):
+    """Body of `PATCH /api/settings`: any subset of the settings."""
+
+    kl_coef: float | None = Field(None, ge=0.0)
+    kl_target: float | None = Field(None, gt=0.0)
+    reward_weights: dict[str, float] | None = None
+    temperature: float | None = Field(None, gt=0.0, le=5.0)
+
+
+class RatingIn(_Wire):
+    """Body of `POST /api/ratings`: a 1–5 score of one sample, or an A/B preference.
+
+    `id` is chosen by the client (a UUID): posting the same rating twice stores it once.
+    """
+
+    id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    sample_id: str | None = None
+    score: int | None = Field(None, ge=1, le=5)
+    chosen_id: str | None = None
+    rejected_id: str | None = None
+    comment: str = Field("", max_length=4000)
+    rater: str = Field("anonymous", min_length=1, max_length=100)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> RatingIn:
+        scored = self.sample_id is not None or self.score is not None
+        preferred = self.chosen_id is not None or self.rejected_id is not None
+        if scored == preferred:
+            raise ValueError(
+                "give either sample_id and score (a 1-5 rating) "
+                "or chosen_id and rejected_id (an A/B preference)"
+            )
+        if scored and (self.sample_id is None or self.score is None):
+            raise ValueError("a score rating needs both sample_id and score")
+        if preferred and (self.chosen_id is None or self.rejected_id is None):
+            raise ValueError("a preference needs both chosen_id and rejected_id")
+        if preferred and self.chosen_id == self.rejected_id:
+            raise ValueError("chosen_id and rejected_id must be different samples")
+        return self
+
+    @property
+    def kind(self) -> Literal["score", "preference"]:
+        return "score" if self.score is not None else "preference"
+
+
+class Rating(RatingIn):
+    """A stored rating, as the daemon returns it."""
+
+    created_at: float
+    step: int
+    """The trainer's step when the rating was stored."""
+
+
+class Event(_Wire):
+    """One websocket frame of `/api/events`."""
+
+    v: int = EVENT_VERSION
+    id: int
+    """Increases by one per frame on a daemon; a client resumes with `?since=<id>`."""
+    type: EventType
+    data: dict[str, Any]
+
+
+class ErrorDetail(_Wire):
+    code: str
+    """Stable machine-readable code: `unauthorized`, `not_found`, `invalid`, ..."""
+    message: str
+    field: str | None = None
+
+
+class ErrorBody(_Wire):
+    error: ErrorDetail
+
+
+Status.model_rebuild()
