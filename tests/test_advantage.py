@@ -204,6 +204,10 @@ def test_non_finite_rewards_are_a_clear_error(case: Any, data: st.DataObject, ba
         (lambda: _reward.grpo_advantages(np.zeros(2), 2, eps=-1.0), "eps must be finite"),
         (lambda: _reward.grpo_advantages(["a", "b"], 2), "must hold numbers"),
         (lambda: _reward.grpo_advantages([1.0, 2.0], group_ids=[0.5, 1]), "integers"),
+        (
+            lambda: _reward.grpo_advantages([1.0, 2.0], group_ids=[[1, 1]]),
+            r"group_ids must be 1-D.*\(1, 2\)",
+        ),
         (lambda: _reward.gae(np.zeros((2, 3)), np.zeros((2, 2)), np.ones((2, 3))), r"\(2, 3\)"),
         (lambda: _reward.gae(np.zeros(3), np.zeros(3), np.ones(3)), r"2-D \(B, T\)"),
         (lambda: _reward.gae(np.zeros((1, 2)), np.zeros((1, 2)), [[1, 1]], gamma=2), "gamma"),

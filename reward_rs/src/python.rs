@@ -142,12 +142,13 @@ fn group_ids(ob: &Bound<'_, PyAny>) -> PyResult<Vec<i64>> {
             .call_method1("astype", ("int64",))?
             .cast_into::<PyArrayDyn<i64>>()?,
     };
-    let ids = ndim::<Ix1, _>(
-        "group_ids",
-        "1-D (one id per reward)",
-        a.readonly().as_array().to_owned(),
-    )?;
-    Ok(ids.to_vec())
+    if a.ndim() != 1 {
+        let shape = fmt_shape(a.shape());
+        return Err(invalid(format!(
+            "group_ids must be 1-D (one id per reward), got shape {shape}"
+        )));
+    }
+    Ok(a.readonly().as_array().iter().copied().collect())
 }
 
 /// `a` with `D` dimensions, or an error naming the argument and its shape.
