@@ -64,6 +64,7 @@ def test_byte_bound_and_oversized_entries() -> None:
 
 def test_counters() -> None:
     c = RewardCache()
+    assert (c.max_entries, c.max_bytes) == (100_000, 256 * 2**20)
     assert c.get("missing") is None
     c.put("k", "v")
     c.put("k", "w")  # replacing counts as an insert, not an eviction

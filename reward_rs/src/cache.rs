@@ -48,6 +48,16 @@ pub struct CacheLimits {
     pub max_bytes: Option<NonZeroUsize>,
 }
 
+impl Default for CacheLimits {
+    /// 100,000 entries and 256 MiB: an outcome is around 1 KB of JSON.
+    fn default() -> Self {
+        CacheLimits {
+            max_entries: NonZeroUsize::new(100_000).unwrap_or(NonZeroUsize::MIN),
+            max_bytes: NonZeroUsize::new(256 << 20),
+        }
+    }
+}
+
 /// Counters since the cache was created, and its current size.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CacheStats {

@@ -31,6 +31,14 @@ fn key_is_hex_blake3_over_length_prefixed_parts() {
 }
 
 #[test]
+fn default_limits_match_the_python_defaults() {
+    // python.rs and _reward.pyi spell these numbers out in RewardCache's signature.
+    let d = CacheLimits::default();
+    assert_eq!(d.max_entries.get(), 100_000);
+    assert_eq!(d.max_bytes.map(NonZeroUsize::get), Some(268_435_456));
+}
+
+#[test]
 fn entry_bound_evicts_the_least_recently_used() {
     let c = cache(3, None);
     for k in ["a", "b", "c"] {
