@@ -41,6 +41,7 @@ $(VENV)/.ext: $(VENV)/.deps $(RUST_SRC)
 lint: install
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets --no-default-features -- -D warnings
 	$(VENV)/bin/ruff check rlaif_tui tests
 	$(VENV)/bin/ruff format --check rlaif_tui tests
 	$(VENV)/bin/mypy

@@ -4,6 +4,10 @@
 //! about pyo3, so `cargo test --no-default-features` exercises everything
 //! without linking a Python interpreter.
 
+pub mod advantage;
+pub mod cache;
+pub mod error;
+
 #[cfg(feature = "python")]
 mod python;
 
