@@ -139,31 +139,34 @@ class RlaifApp(App[None]):
 
     @work(exclusive=True, group="stream", exit_on_error=False)
     async def follow(self) -> None:
-        """Follow `/api/events` for as long as the app runs, reconnecting with backoff."""
+        """Follow `/api/events` for as long as the app runs, reconnecting with backoff.
+
+        It resumes with `?since=<last frame id>`: the daemon replays what was missed, or
+        sends a fresh snapshot; the model ignores frames it already holds.
+        """
         assert self.feed is not None
         delay, attempt = BACKOFF_START_S, 0
         while True:
-            attempt += 1
             connected = False
             try:
-                async for event in self.feed.events():
+                async for event in self.feed.events(self.model.last_event_id):
                     if not connected:
                         connected, delay, attempt = True, BACKOFF_START_S, 0
                         if self.client is not None:
                             self.post_message(m.ConnectionChanged("connected", self.url or ""))
                     self.post_message(m.EventReceived(event))
-                detail = "the daemon closed the event stream"
+                error = "the daemon closed the event stream"
             except ApiError as exc:
                 if exc.status in (401, 403):
-                    self.post_message(m.ConnectionChanged("unauthorized", exc.message, exc))
+                    self.post_message(m.ConnectionChanged("unauthorized", "", exc.message))
                     return
-                detail = exc.message
+                error = exc.message
+            except Exception as exc:  # a bad frame or a transport error: reconnect, don't die
+                error = f"{type(exc).__name__}: {exc}"
+            attempt += 1
             wait = delay * (1 + 0.2 * random.random())
-            self.post_message(
-                m.ConnectionChanged(
-                    "reconnecting", f"retry in {wait:.0f}s (try {attempt}): {detail}"
-                )
-            )
+            detail = f"retry in {wait:.1f}s (try {attempt})"
+            self.post_message(m.ConnectionChanged("reconnecting", detail, error))
             self._retry.clear()
             try:
                 async with asyncio.timeout(wait):
@@ -189,6 +192,7 @@ class RlaifApp(App[None]):
     @on(m.ConnectionChanged)
     def _connection(self, message: m.ConnectionChanged) -> None:
         self.connection, self.connection_detail = message.state, message.detail
+        detail = f"{message.detail}: {message.error}" if message.error else message.detail
         shown = self.screen if isinstance(self.screen, ConnectionScreen) else None
         if message.state == "connected":
             self.ever_connected = True
@@ -198,9 +202,9 @@ class RlaifApp(App[None]):
         if message.state == "unauthorized" or not self.ever_connected:
             kind = "unauthorized" if message.state == "unauthorized" else "unreachable"
             if shown is not None:
-                shown.update(kind, message.detail)
+                shown.update(kind, detail)
             else:
-                self.push_screen(ConnectionScreen(kind, message.detail))
+                self.push_screen(ConnectionScreen(kind, detail))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if isinstance(self.screen, ConnectionScreen):

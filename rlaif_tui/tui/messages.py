@@ -26,7 +26,9 @@ class ConnectionChanged(Message):
 
     state: str
     detail: str = ""
-    error: ApiError | None = None
+    """Short, for the header: `retry in 2.0s (try 3)`."""
+    error: str = ""
+    """What went wrong, for the connection screen."""
 
 
 @dataclass

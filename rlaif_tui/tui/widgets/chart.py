@@ -106,8 +106,9 @@ class Chart(Widget):
         if not steps or not values:
             return None
         lo, hi = min(values), max(values)
-        if hi - lo < 1e-12:
-            lo, hi = lo - 0.5, hi + 0.5
+        if hi - lo <= 1e-12 * max(1.0, abs(hi)):
+            pad = max(abs(hi) * 0.05, 1e-9)  # a flat line: draw it mid-height
+            lo, hi = lo - pad, hi + pad
         return min(steps), max(steps), lo, hi
 
     def render(self) -> Text:

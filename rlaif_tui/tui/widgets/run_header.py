@@ -90,13 +90,13 @@ class RunHeader(Widget):
         dim = self.get_component_rich_style("run-header--dim")
         line1 = Text(no_wrap=True, overflow="ellipsis")
         line1.append(CONNECTION_LABELS.get(self.connection, self.connection), conn)
-        if info is not None and info.detail:
+        if info is not None and info.detail and self.connection != "connected":
             line1.append(f" {info.detail}", dim)
         status = info.status if info else None
         line2 = Text(no_wrap=True, overflow="ellipsis")
         if status is None:
             line2.append("no run yet", dim)
-            return Text("\n").join([line1, line2])
+            return _two_lines(line1, line2)
         line1.append("  ")
         line1.append(f" {status.state.upper()} ", state_style)
         line1.append(f"  {status.run}  step {status.step}/{status.total_steps} ")
@@ -112,4 +112,10 @@ class RunHeader(Widget):
         if info.queued:
             line2.append(f" +{info.queued} queued", conn)
         line2.append(f" · {status.phase}", dim)
-        return Text("\n").join([line1, line2])
+        return _two_lines(line1, line2)
+
+
+def _two_lines(line1: Text, line2: Text) -> Text:
+    text = Text("\n", no_wrap=True, overflow="ellipsis").join([line1, line2])
+    text.no_wrap, text.overflow = True, "ellipsis"
+    return text
