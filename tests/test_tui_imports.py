@@ -8,15 +8,19 @@ import sys
 
 import pytest
 
-FORBIDDEN = ("torch", "transformers", "peft", "rlaif_tui.train", "rlaif_tui.models", "rlaif_tui.algos")
+FORBIDDEN = (
+    "torch",
+    "transformers",
+    "peft",
+    "rlaif_tui.train",
+    "rlaif_tui.models",
+    "rlaif_tui.algos",
+)
 
 
 @pytest.mark.parametrize("module", ["rlaif_tui.tui.app", "rlaif_tui.tui.cli"])
 def test_tui_imports_no_training_code(module: str) -> None:
-    code = (
-        f"import json, sys; import {module}; "
-        "print(json.dumps(sorted(m for m in sys.modules)))"
-    )
+    code = f"import json, sys; import {module}; print(json.dumps(sorted(m for m in sys.modules)))"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )

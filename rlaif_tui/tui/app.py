@@ -176,7 +176,13 @@ class RlaifApp(App[None]):
             delay = min(delay * 2, BACKOFF_MAX_S)
 
     def retry_now(self) -> None:
-        self._retry.set()
+        """Reconnect now: wake the waiting stream worker, or start it again after a 401."""
+        if self.feed is None:
+            return
+        if any(w.group == "stream" and w.is_running for w in self.workers):
+            self._retry.set()
+        else:
+            self.follow()
 
     @on(m.EventReceived)
     def _event(self, message: m.EventReceived) -> None:
@@ -192,7 +198,7 @@ class RlaifApp(App[None]):
     @on(m.ConnectionChanged)
     def _connection(self, message: m.ConnectionChanged) -> None:
         self.connection, self.connection_detail = message.state, message.detail
-        detail = f"{message.detail}: {message.error}" if message.error else message.detail
+        detail = ": ".join(part for part in (message.detail, message.error) if part)
         shown = self.screen if isinstance(self.screen, ConnectionScreen) else None
         if message.state == "connected":
             self.ever_connected = True

@@ -21,18 +21,20 @@ def advice(kind: str, url: str | None, detail: str, can_start_demo: bool) -> Tex
         text.append("The daemon rejected the token (401 unauthorized)\n\n", "bold")
         text.append(f"{url}\n\n", "underline")
         text.append(
-            "The token is written by the daemon into its run directory (file `token`).\n"
+            "The daemon writes its token into its run directory (file `token`).\n"
             "Connect with it:\n"
-            "  rlaif-tui --run runs/<name>            reads daemon.json and token\n"
+            "  rlaif-tui --run runs/<name>          (reads daemon.json and token)\n"
             "  rlaif-tui --url URL --token $(cat runs/<name>/token)\n"
         )
     elif kind == "none":
         text.append("No running daemon found\n\n", "bold")
         text.append(
-            "Looked for runs/*/daemon.json with a live daemon that answers /api/health.\n"
-            "  rlaif daemon --config configs/quickstart.yaml    start one, then rlaif-tui\n"
-            "  rlaif-tui --run runs/<name>                      a daemon's run directory\n"
-            "  rlaif-tui --url http://HOST:PORT --token T      a remote daemon\n"
+            "No runs/*/daemon.json here names a live daemon that answers /api/health.\n\n"
+            "Start one, then run rlaif-tui again:\n"
+            "  rlaif daemon --config configs/quickstart.yaml\n"
+            "Or point at one:\n"
+            "  rlaif-tui --run runs/<name>          (reads daemon.json and token)\n"
+            "  rlaif-tui --url http://HOST:PORT --token TOKEN\n"
         )
     elif kind == "starting":
         text.append("Starting the quickstart daemon…\n\n", "bold")
@@ -41,9 +43,12 @@ def advice(kind: str, url: str | None, detail: str, can_start_demo: bool) -> Tex
         text.append("Cannot reach the daemon\n\n", "bold")
         text.append(f"{url}\n\n", "underline")
         text.append(
-            "Is it running? Start it with `rlaif daemon --config FILE`, or resume a run with\n"
-            "`rlaif daemon --resume runs/<name>`. For a remote daemon check the address, the\n"
-            "port and any SSH tunnel (ssh -L 8765:127.0.0.1:8765 server).\n"
+            "Is it running? Start one, or resume a stopped run:\n"
+            "  rlaif daemon --config configs/quickstart.yaml\n"
+            "  rlaif daemon --resume runs/<name>\n"
+            "For a remote daemon check the address, the port and the SSH tunnel\n"
+            "  ssh -L 8765:127.0.0.1:8765 SERVER\n\n"
+            "Retrying with backoff; r retries now.\n"
         )
     if detail:
         text.append(f"\n{detail}\n", "dim")
