@@ -115,5 +115,6 @@ def test_run_model_folds_snapshot_then_live_frames_without_duplicates() -> None:
     assert model.series("reward/mean") == [(1, 0.5), (2, 0.7)]
     assert list(model.samples) == ["s1"]
     assert model.group_of(sample) == [sample]
-    assert model.run_ratings == 1 and model.rated == {"s1"}
+    assert model.run_ratings == 1
+    assert model.rated == {"s1"}
     assert model.last_event_id == 5

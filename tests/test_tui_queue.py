@@ -96,15 +96,18 @@ def test_desk_undo_withdraws_newest_unsent_and_keeps_acknowledged(tmp_path: Path
     assert desk.excluded() == {"s1", "s2", "s3", "s4"}
 
     action, _ = desk.undo()
-    assert action is not None and action.kind == "skip"
+    assert action is not None
+    assert action.kind == "skip"
     desk.in_flight.add(second.id)  # being sent right now: no longer undoable
     assert desk.acknowledged(first.id)
     assert not desk.acknowledged(first.id)  # a second answer is not counted again
     action, message = desk.undo()
-    assert action is None and "acknowledged" in message
+    assert action is None
+    assert "acknowledged" in message
     desk.in_flight.discard(second.id)
     action, _ = desk.undo()
-    assert action is not None and action.rating_id == second.id
+    assert action is not None
+    assert action.rating_id == second.id
     assert desk.session_acked == 1
     assert desk.queued == 0
     assert desk.excluded() == {"s1"}
@@ -116,7 +119,8 @@ def test_desk_reloads_pending_ratings_of_the_same_run(tmp_path: Path) -> None:
     rating = desk.score("s9", 2, "off by one")
     later = RatingDesk(tmp_path, rater="tester")
     later.open("run/with spaces")
-    assert later.queue is not None and later.queue.pending() == [rating]
+    assert later.queue is not None
+    assert later.queue.pending() == [rating]
     assert later.excluded() == {"s9"}
     other = RatingDesk(tmp_path)
     other.open("another-run")
