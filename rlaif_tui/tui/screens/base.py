@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, cast
 
 from textual.app import ComposeResult
@@ -37,6 +38,17 @@ class RunScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         if self.ready:
             self.rlaif.sync_screen(self, force=True)
+
+    _last_rebuild = 0.0
+
+    def rebuild_due(self, force: bool, interval_s: float = 1.0) -> bool:
+        """Lists (the samples table, the rating queue) rebuild at most once per `interval_s`
+        while frames stream in: rebuilding a few hundred rows at 15 Hz would flicker."""
+        now = time.monotonic()
+        if force or now - self._last_rebuild >= interval_s:
+            self._last_rebuild = now
+            return True
+        return False
 
     def sync(self, force: bool) -> None:
         """Redraw from `self.rlaif.model`; `force` after the screen was away."""

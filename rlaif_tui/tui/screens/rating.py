@@ -58,7 +58,7 @@ class RatingScreen(RunScreen):
     def sync(self, force: bool) -> None:
         model = self.rlaif.model
         seen = (model.versions.samples, model.versions.ratings)
-        if force or seen != self._seen:
+        if (force or seen != self._seen) and self.rebuild_due(force):
             self._seen = seen
             self._rank()
         self._counters()

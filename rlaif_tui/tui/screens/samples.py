@@ -37,6 +37,7 @@ class SamplesScreen(RunScreen):
         self.group_view = False
         self._seen = -1
         self._shown: str | None = None
+        self._rebuilding = False
 
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
@@ -54,12 +55,15 @@ class SamplesScreen(RunScreen):
 
     def sync(self, force: bool) -> None:
         model = self.rlaif.model
-        if not force and model.versions.samples == self._seen:
+        if model.versions.samples == self._seen and not force:
+            return
+        if not self.rebuild_due(force):
             return
         self._seen = model.versions.samples
         table = self.query_one("#samples-table", DataTable)
         keep = self._current_id()
         rows = select(model.samples.values(), self.filter, self.sort)[:MAX_ROWS]
+        self._rebuilding = True  # the highlight events of clear() and move_cursor() are ours
         table.clear()
         for s in rows:
             outcome = s.get("outcome") or {}
@@ -75,6 +79,10 @@ class SamplesScreen(RunScreen):
         if keep is not None and keep in model.samples:
             with suppress(RowDoesNotExist):  # the kept sample is filtered out now
                 table.move_cursor(row=table.get_row_index(keep), animate=False)
+        self.call_after_refresh(self._rebuilt)
+
+    def _rebuilt(self) -> None:
+        self._rebuilding = False
         self._show(self._current_id())
 
     def _current_id(self) -> str | None:
@@ -86,7 +94,8 @@ class SamplesScreen(RunScreen):
 
     @on(DataTable.RowHighlighted, "#samples-table")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._show(event.row_key.value)
+        if not self._rebuilding:
+            self._show(event.row_key.value)
 
     def _show(self, sample_id: str | None, *, force: bool = False) -> None:
         if sample_id == self._shown and not force:
@@ -105,15 +114,16 @@ class SamplesScreen(RunScreen):
         if sample is None:
             return
         group = sorted(self.rlaif.model.group_of(sample), key=lambda s: -float(s.get("reward", 0)))
-        cards = [SampleCard(compact=True, classes="group-card") for _ in group]
-        box.mount_all(cards)
+        box.mount_all(
+            SampleCard(
+                compact=True,
+                classes="group-card",
+                initial=member,
+                label="▶" if member["id"] == sample["id"] else "",
+            )
+            for member in group
+        )
         box.border_title = f"group {sample.get('group_id')} · {len(group)} completions"
-
-        def fill() -> None:
-            for card, member in zip(cards, group, strict=True):
-                card.show(member, label="▶" if member["id"] == sample["id"] else "")
-
-        self.call_after_refresh(fill)
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)

@@ -8,6 +8,7 @@ from rich.console import Group, RenderableType
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
@@ -116,13 +117,23 @@ class SampleCard(VerticalScroll):
     """
 
     def __init__(
-        self, *, compact: bool = False, id: str | None = None, classes: str | None = None
+        self,
+        *,
+        compact: bool = False,
+        initial: Sample | None = None,
+        label: str = "",
+        id: str | None = None,
+        classes: str | None = None,
     ) -> None:
         super().__init__(id=id, classes=classes)
         self.compact = compact
-        self.sample: Sample | None = None
+        self.sample: Sample | None = initial
+        self._label = label
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def on_mount(self) -> None:
+        self.show(self.sample, label=self._label)
+
+    def compose(self) -> ComposeResult:
         yield Static(classes="card-title")
         yield Static(classes="card-body")
 
