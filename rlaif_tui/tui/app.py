@@ -121,7 +121,10 @@ class RlaifApp(App[None]):
         self._send_due()
 
     def sync_screen(self, screen: RunScreen, *, force: bool = False) -> None:
-        header = screen.query_one(RunHeader)
+        headers = screen.query(RunHeader)
+        if not headers:  # the screen is being torn down
+            return
+        header = headers.first()
         header.connection = self.connection
         header.show(
             HeaderInfo(
