@@ -1,0 +1,3 @@
+from rlaif_tui.tui.cli import main
+
+main()

@@ -1,0 +1,430 @@
+"""`RlaifApp`: follows a daemon's event stream, sends ratings and control, shows the run.
+
+Workers do the I/O (the event stream, ratings, control, settings, the demo daemon) and post
+messages (`tui/messages.py`); handlers fold them into `RunModel`; a 15 Hz tick redraws the
+active screen from the model when it changed, so a burst of frames costs one redraw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+from rlaif_tui.api import ApiError, ControlAction, DaemonClient, SettingsPatch
+from rlaif_tui.tui import messages as m
+from rlaif_tui.tui.commands import RlaifCommands
+from rlaif_tui.tui.discover import DemoDaemon, TargetError
+from rlaif_tui.tui.feed import EventSource
+from rlaif_tui.tui.rating_desk import RatingDesk
+from rlaif_tui.tui.ratings_queue import default_state_dir
+from rlaif_tui.tui.run_model import RunModel
+from rlaif_tui.tui.screens.base import RunScreen
+from rlaif_tui.tui.screens.connection import ConnectionScreen
+from rlaif_tui.tui.screens.dashboard import DashboardScreen
+from rlaif_tui.tui.screens.dialogs import ConfirmScreen, SettingsScreen
+from rlaif_tui.tui.screens.help import HelpScreen
+from rlaif_tui.tui.screens.rating import RatingScreen
+from rlaif_tui.tui.screens.samples import SamplesScreen
+from rlaif_tui.tui.widgets.run_header import HeaderInfo, RunHeader
+
+BACKOFF_START_S = 0.5
+BACKOFF_MAX_S = 10.0
+REFRESH_HZ = 15
+"""Redraws per second at most, however many frames arrive."""
+
+
+class RlaifApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "rlaif-tui"
+    COMMANDS = App.COMMANDS | {RlaifCommands}
+    MODES: ClassVar[dict[str, Any]] = {
+        "dashboard": DashboardScreen,
+        "samples": SamplesScreen,
+        "rate": RatingScreen,
+    }
+    DEFAULT_MODE = "dashboard"
+    HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012 (textual declares it an instance variable)
+        (0, "-narrow"),
+        (120, "-wide"),
+    ]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("d", "switch_mode('dashboard')", "Dashboard"),
+        Binding("s", "switch_mode('samples')", "Samples"),
+        Binding("r", "switch_mode('rate')", "Rate"),
+        Binding("p", "toggle_pause", "Pause/resume"),
+        Binding("k", "checkpoint", "Checkpoint"),
+        Binding("x", "stop", "Stop run"),
+        Binding("e", "settings", "Settings"),
+        Binding("question_mark,f1", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        *,
+        feed: EventSource | None = None,
+        state_dir: Path | None = None,
+        undo_window_s: float = 3.0,
+        rater: str | None = None,
+        demo: DemoDaemon | None = None,
+        can_start_demo: bool = False,
+    ) -> None:
+        super().__init__()
+        self.url = url
+        self.client = DaemonClient(url, token) if url else None
+        self.feed: EventSource | None = feed or self.client
+        self.model = RunModel()
+        self.desk = RatingDesk(state_dir or default_state_dir(), undo_window_s=undo_window_s)
+        if rater:
+            self.desk.rater = rater
+        self.demo = demo
+        self.can_start_demo = can_start_demo or demo is not None
+        self.keep_demo = False
+        self.connection = "replay" if self.client is None and feed else "connecting"
+        self.connection_detail = ""
+        self.ever_connected = False
+        self._sending = False
+        self._retry = asyncio.Event()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.set_interval(1 / REFRESH_HZ, self._tick)
+        if self.demo is not None and self.client is None:
+            self.start_demo()
+        elif self.feed is not None:
+            self.follow()
+        else:
+            self.push_screen(ConnectionScreen("none"))
+
+    async def on_unmount(self) -> None:
+        if self.client is not None:
+            await self.client.close()
+
+    def connect(self, url: str, token: str | None) -> None:
+        self.url = url
+        self.client = DaemonClient(url, token)
+        self.feed = self.client
+        self.follow()
+
+    def _tick(self) -> None:
+        if isinstance(self.screen, RunScreen) and self.screen.ready:
+            self.sync_screen(self.screen)
+        self._send_due()
+
+    def sync_screen(self, screen: RunScreen, *, force: bool = False) -> None:
+        headers = screen.query(RunHeader)
+        if not headers:  # the screen is being torn down
+            return
+        header = headers.first()
+        header.connection = self.connection
+        header.show(
+            HeaderInfo(
+                self.model.status,
+                self.model.latest.get("groups/zero_variance"),
+                self.desk.session_acked,
+                self.model.run_ratings,
+                self.desk.queued,
+                self.connection_detail,
+            )
+        )
+        screen.sync(force)
+
+    # -- the event stream ------------------------------------------------------------------
+
+    @work(exclusive=True, group="stream", exit_on_error=False)
+    async def follow(self) -> None:
+        """Follow `/api/events` for as long as the app runs, reconnecting with backoff.
+
+        It resumes with `?since=<last frame id>`: the daemon replays what was missed, or
+        sends a fresh snapshot; the model ignores frames it already holds.
+        """
+        assert self.feed is not None
+        delay, attempt = BACKOFF_START_S, 0
+        while True:
+            connected = False
+            try:
+                async for event in self.feed.events(self.model.last_event_id):
+                    if not connected:
+                        connected, delay, attempt = True, BACKOFF_START_S, 0
+                        if self.client is not None:
+                            self.post_message(m.ConnectionChanged("connected", self.url or ""))
+                    self.post_message(m.EventReceived(event))
+                error = "the daemon closed the event stream"
+            except ApiError as exc:
+                if exc.status in (401, 403):
+                    self.post_message(m.ConnectionChanged("unauthorized", "", exc.message))
+                    return
+                error = exc.message
+            except Exception as exc:  # a bad frame or a transport error: reconnect, don't die
+                error = f"{type(exc).__name__}: {exc}"
+            attempt += 1
+            wait = delay * (1 + 0.2 * random.random())
+            detail = f"retry in {wait:.1f}s (try {attempt})"
+            self.post_message(m.ConnectionChanged("reconnecting", detail, error))
+            self._retry.clear()
+            try:
+                async with asyncio.timeout(wait):
+                    await self._retry.wait()
+            except TimeoutError:
+                pass
+            delay = min(delay * 2, BACKOFF_MAX_S)
+
+    def retry_now(self) -> None:
+        """Reconnect now: wake the waiting stream worker, or start it again after a 401."""
+        if self.feed is None:
+            return
+        if any(w.group == "stream" and w.is_running for w in self.workers):
+            self._retry.set()
+        else:
+            self.follow()
+
+    @on(m.EventReceived)
+    def _event(self, message: m.EventReceived) -> None:
+        event = message.event
+        self.model.apply(event)
+        if self.model.status is not None:
+            self.desk.open(self.model.status.run)
+        if event.type == "error":
+            self.notify(
+                str(event.data.get("message", event.data)), title="Daemon error", severity="error"
+            )
+
+    @on(m.ConnectionChanged)
+    def _connection(self, message: m.ConnectionChanged) -> None:
+        self.connection, self.connection_detail = message.state, message.detail
+        detail = ": ".join(part for part in (message.detail, message.error) if part)
+        shown = self.screen if isinstance(self.screen, ConnectionScreen) else None
+        if message.state == "connected":
+            self.ever_connected = True
+            if shown is not None:
+                self.pop_screen()
+            return
+        if message.state == "unauthorized" or not self.ever_connected:
+            kind = "unauthorized" if message.state == "unauthorized" else "unreachable"
+            if shown is not None:
+                shown.update(kind, detail)
+            else:
+                self.push_screen(ConnectionScreen(kind, detail))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if isinstance(self.screen, ConnectionScreen):
+            return action in ("quit", "help", "command_palette", "retry")
+        return True
+
+    # -- ratings ---------------------------------------------------------------------------
+
+    def rate_score(self, sample_id: str, score: int, comment: str = "") -> None:
+        self.desk.score(sample_id, score, comment)
+        self.notify(f"scored {score}: u undoes within {self.desk.undo_window_s:g}s", timeout=2)
+
+    def rate_preference(self, chosen_id: str, rejected_id: str, comment: str = "") -> None:
+        self.desk.prefer(chosen_id, rejected_id, comment)
+        self.notify(
+            f"preferred {chosen_id}: u undoes within {self.desk.undo_window_s:g}s", timeout=2
+        )
+
+    def undo(self) -> str | None:
+        """Undo the newest rating not yet sent (or skip); returns the sample to show again."""
+        action, what = self.desk.undo()
+        self.notify(what, timeout=3, severity="information" if action else "warning")
+        return action.sample_ids[0] if action is not None else None
+
+    def _send_due(self) -> None:
+        if self.client is None or self._sending or self.connection != "connected":
+            return
+        if self.desk.due():
+            self._sending = True
+            self.send_ratings()
+
+    @work(group="send", exit_on_error=False)
+    async def send_ratings(self) -> None:
+        """Send due ratings in order; the first connection failure leaves the rest queued."""
+        assert self.client is not None
+        try:
+            for rating in self.desk.due():
+                self.desk.in_flight.add(rating.id)
+                try:
+                    stored = await self.client.rate(rating)
+                except ApiError as exc:
+                    if exc.status == 0 or exc.status >= 500 or exc.status in (401, 408, 429):
+                        return  # kept; sent again with the same id on the next tick
+                    self.desk.rejected(rating.id, f"{exc.code}: {exc.message}")
+                    self.post_message(m.RatingRejected(rating.id, exc))
+                    continue
+                finally:
+                    self.desk.in_flight.discard(rating.id)
+                if self.desk.acknowledged(stored.id):
+                    self.post_message(m.RatingAcknowledged(stored))
+        finally:
+            self._sending = False
+
+    @on(m.RatingAcknowledged)
+    def _rated(self, message: m.RatingAcknowledged) -> None:
+        self.model.add_rating(message.rating.model_dump())
+
+    @on(m.RatingRejected)
+    def _rating_rejected(self, message: m.RatingRejected) -> None:
+        self.notify(
+            f"the daemon refused rating {message.rating_id}: {message.error.message}",
+            title="Rating not stored",
+            severity="error",
+        )
+
+    # -- control and settings --------------------------------------------------------------
+
+    def _require_client(self) -> DaemonClient | None:
+        if self.client is None:
+            self.notify("not connected to a daemon", severity="warning")
+        return self.client
+
+    def action_toggle_pause(self) -> None:
+        paused = self.model.status is not None and self.model.status.state == "paused"
+        self.action_control("resume" if paused else "pause")
+
+    def action_checkpoint(self) -> None:
+        self.action_control("checkpoint")
+
+    def action_control(self, action: ControlAction) -> None:
+        if self._require_client() is not None:
+            self.notify(f"{action}: asking the daemon…", timeout=2)
+            self.run_control(action)
+
+    @work(group="control", exit_on_error=False)
+    async def run_control(self, action: ControlAction) -> None:
+        assert self.client is not None
+        try:
+            status = await self.client.control(action)
+        except ApiError as exc:
+            self.post_message(m.ActionFailed(action, exc))
+            return
+        self.post_message(m.ControlAcknowledged(action, status))
+
+    @on(m.ControlAcknowledged)
+    def _control_done(self, message: m.ControlAcknowledged) -> None:
+        self.model.set_status(message.status)
+        s = message.status
+        where = f" ({s.last_checkpoint})" if message.action == "checkpoint" else ""
+        self.notify(
+            f"daemon acknowledged {message.action}{where}: {s.state} at step {s.step}",
+            title="Run control",
+        )
+
+    @on(m.ActionFailed)
+    def _failed(self, message: m.ActionFailed) -> None:
+        self.notify(f"{message.what} failed: {message.error.message}", severity="error")
+
+    def action_stop(self) -> None:
+        if self._require_client() is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.action_control("stop")
+
+        question = "Stop the run?\n\nThe daemon checkpoints and stops training."
+        self.push_screen(ConfirmScreen(question, "Stop", "Keep running"), answered)
+
+    def action_settings(self) -> None:
+        if self._require_client() is None or self.model.status is None:
+            return
+
+        def submitted(patch: SettingsPatch | None) -> None:
+            if patch is not None and patch.model_dump(exclude_none=True):
+                self.apply_settings(patch)
+
+        self.push_screen(SettingsScreen(self.model.status.settings), submitted)
+
+    @work(group="settings", exit_on_error=False)
+    async def apply_settings(self, patch: SettingsPatch) -> None:
+        assert self.client is not None
+        try:
+            settings = await self.client.update_settings(patch)
+        except ApiError as exc:
+            self.post_message(m.ActionFailed("settings", exc))
+            return
+        self.post_message(m.SettingsAcknowledged(settings))
+
+    @on(m.SettingsAcknowledged)
+    def _settings_done(self, message: m.SettingsAcknowledged) -> None:
+        self.model.set_settings(message.settings)
+        s = message.settings
+        self.notify(
+            f"daemon applied: β {s.kl_coef:g}, temperature {s.temperature:g}, weights "
+            + ", ".join(f"{k} {v:g}" for k, v in sorted(s.reward_weights.items())),
+            title="Settings",
+        )
+
+    def action_retry(self) -> None:
+        self.retry_now()
+
+    # -- the demo daemon -------------------------------------------------------------------
+
+    def start_demo(self) -> None:
+        if self.demo is None:
+            try:
+                self.demo = DemoDaemon()
+            except TargetError as exc:
+                self.notify(str(exc), severity="error")
+                return
+        screen = self.screen
+        if isinstance(screen, ConnectionScreen):
+            screen.update("starting", f"run dir {self.demo.run_dir}")
+        else:
+            self.push_screen(ConnectionScreen("starting", f"run dir {self.demo.run_dir}"))
+        self.run_demo()
+
+    @work(thread=True, group="demo", exit_on_error=False)
+    def run_demo(self) -> None:
+        assert self.demo is not None
+        try:
+            target = self.demo.start()
+        except TargetError as exc:
+            self.post_message(m.DemoFailed(str(exc)))
+            return
+        self.post_message(m.DemoStarted(target))
+
+    @on(m.DemoStarted)
+    def _demo_started(self, message: m.DemoStarted) -> None:
+        self.connect(message.target.url, message.target.token)
+
+    @on(m.DemoFailed)
+    def _demo_failed(self, message: m.DemoFailed) -> None:
+        if isinstance(self.screen, ConnectionScreen):
+            self.screen.update("none", message.message)
+
+    # -- help and quit ---------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        self.push_screen(
+            HelpScreen(
+                [
+                    ("Everywhere", list(self.BINDINGS)),
+                    ("Samples", list(SamplesScreen.BINDINGS)),
+                    ("Rating", list(RatingScreen.BINDINGS)),
+                    ("Connection screen", list(ConnectionScreen.BINDINGS)),
+                ]
+            )
+        )
+
+    async def action_quit(self) -> None:
+        if self.demo is None or not self.demo.running:
+            self.exit()
+            return
+
+        def answered(stop: bool | None) -> None:
+            if stop is None:
+                return
+            self.keep_demo = not stop
+            self.exit()
+
+        question = f"The demo daemon is still running ({self.demo.run_dir}).\n\nStop it?"
+        self.push_screen(ConfirmScreen(question, "Stop it", "Keep it running"), answered)

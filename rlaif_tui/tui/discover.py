@@ -1,0 +1,171 @@
+"""Where the daemon is: a run directory, a local daemon found under `runs/`, or a demo child.
+
+A running daemon writes `daemon.json` (`{"url", "pid", "started_at"}`) and `token` (mode 0600)
+into its run directory (docs/architecture.md); this module reads them. Nothing here imports
+training code: the demo daemon is a separate `rlaif daemon` process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+QUICKSTART_CONFIG = Path("configs/quickstart.yaml")
+
+
+class TargetError(ValueError):
+    """The run directory does not describe a usable daemon; the message says which file."""
+
+
+@dataclass(frozen=True)
+class Target:
+    url: str
+    token: str | None
+    run_dir: Path | None = None
+
+
+def read_run_dir(run_dir: Path) -> Target:
+    """The URL and token of the daemon serving `run_dir`."""
+    info_path = run_dir / "daemon.json"
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+        url = str(info["url"])
+    except FileNotFoundError as exc:
+        raise TargetError(
+            f"{info_path}: not found — is a daemon running for this run? "
+            f"Start one with `rlaif daemon --resume {run_dir}`"
+        ) from exc
+    except (ValueError, KeyError, TypeError) as exc:
+        raise TargetError(f'{info_path}: expected a JSON object with "url": {exc}') from exc
+    token_path = run_dir / "token"
+    try:
+        token: str | None = token_path.read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        token = None
+    except PermissionError as exc:
+        raise TargetError(f"{token_path}: cannot read the token ({exc.strerror})") from exc
+    return Target(url, token, run_dir)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, owned by someone else
+    return True
+
+
+def answers_health(url: str, timeout_s: float = 0.5) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/api/health", timeout=timeout_s) as resp:
+            return bool(resp.status == 200)
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def find_local(runs_root: Path = Path("runs")) -> Target | None:
+    """The newest run under `runs_root` whose daemon is alive and answers `/api/health`."""
+    candidates: list[tuple[float, Path]] = []
+    for info_path in runs_root.glob("*/daemon.json"):
+        try:
+            info = json.loads(info_path.read_text(encoding="utf-8"))
+            started = float(info.get("started_at", info_path.stat().st_mtime))
+            if not pid_alive(int(info["pid"])):
+                continue
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        candidates.append((started, info_path.parent))
+    for _, run_dir in sorted(candidates, reverse=True):
+        try:
+            target = read_run_dir(run_dir)
+        except TargetError:
+            continue
+        if answers_health(target.url):
+            return target
+    return None
+
+
+def rlaif_command() -> list[str]:
+    """How to run the `rlaif` CLI of this installation."""
+    beside = Path(sys.executable).parent / "rlaif"
+    if beside.exists():
+        return [str(beside)]
+    found = shutil.which("rlaif")
+    if found is None:
+        raise TargetError("cannot find the `rlaif` command: install rlaif-tui with its train extra")
+    return [found]
+
+
+class DemoDaemon:
+    """`rlaif daemon --config configs/quickstart.yaml` in a fresh run dir, as a child process."""
+
+    def __init__(self, config: Path = QUICKSTART_CONFIG, runs_root: Path = Path("runs")) -> None:
+        if not config.exists():
+            raise TargetError(f"{config}: not found — run rlaif-tui from the repository root")
+        self.config = config
+        self.run_dir = runs_root / time.strftime("demo-%Y%m%d-%H%M%S")
+        self.log_path = self.run_dir.with_name(self.run_dir.name + ".log")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout_s: float = 120.0) -> Target:
+        """Start the daemon and wait (bounded) until it has written `daemon.json` and answers."""
+        self.run_dir.parent.mkdir(parents=True, exist_ok=True)
+        command = [
+            *rlaif_command(),
+            "daemon",
+            "--config",
+            str(self.config),
+            "--port",
+            "0",
+            "--run-dir",
+            str(self.run_dir),
+        ]
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise TargetError(
+                    f"the demo daemon exited with code {self.process.returncode}; "
+                    f"its output is in {self.log_path}"
+                )
+            try:
+                target = read_run_dir(self.run_dir)
+            except TargetError:
+                time.sleep(0.2)
+                continue
+            if answers_health(target.url):
+                return target
+            time.sleep(0.2)
+        self.stop()
+        raise TargetError(
+            f"the demo daemon did not answer within {timeout_s:.0f} s; see {self.log_path}"
+        )
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """SIGTERM (the daemon checkpoints and exits), then SIGKILL if it does not."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)

@@ -1,0 +1,1 @@
+"""Screens: dashboard, samples, rating (the app's modes), and connection, help, confirm."""

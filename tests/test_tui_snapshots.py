@@ -1,0 +1,90 @@
+"""Snapshots of the main screens, fed fixed frames (`tests/data/tui_events.jsonl`, seeded).
+
+The frames come from `tests/tui_frames.py` through `ReplayFeed`: no daemon, no clock, so the
+pictures only change when the UI does. `pytest --snapshot-update` accepts a changed picture
+after a human has looked at it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from rlaif_tui.tui.app import RlaifApp
+from rlaif_tui.tui.feed import ReplayFeed
+from rlaif_tui.tui.screens.connection import ConnectionScreen
+
+FRAMES = Path(__file__).parent / "data" / "tui_events.jsonl"
+
+
+@pytest.fixture(autouse=True)
+def frozen_cursor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A blinking cursor would make two runs differ (harlequin does the same)."""
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
+
+
+@pytest.fixture
+def replay_app(tmp_path: Path) -> RlaifApp:
+    return RlaifApp(
+        feed=ReplayFeed.from_jsonl(FRAMES), state_dir=tmp_path, rater="tester", undo_window_s=60
+    )
+
+
+def loaded(*keys: str) -> Callable[[Pilot[Any]], Any]:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        app = pilot.app
+        assert isinstance(app, RlaifApp)
+        async with asyncio.timeout(10):
+            while app.model.status is None:
+                await pilot.pause(0.02)
+        for key in keys:
+            await pilot.press(key)
+            await pilot.pause(0.05)
+        await pilot.pause(0.2)  # a refresh tick or two
+
+    return run_before
+
+
+def test_dashboard_80x24(snap_compare: Any, replay_app: RlaifApp) -> None:
+    assert snap_compare(replay_app, terminal_size=(80, 24), run_before=loaded())
+
+
+def test_dashboard_160x48(snap_compare: Any, replay_app: RlaifApp) -> None:
+    assert snap_compare(replay_app, terminal_size=(160, 48), run_before=loaded())
+
+
+def test_samples_80x24(snap_compare: Any, replay_app: RlaifApp) -> None:
+    assert snap_compare(replay_app, terminal_size=(80, 24), run_before=loaded("s", "down"))
+
+
+def test_samples_group_side_by_side(snap_compare: Any, replay_app: RlaifApp) -> None:
+    assert snap_compare(replay_app, terminal_size=(160, 48), run_before=loaded("s", "g"))
+
+
+def test_rating_queue_80x24(snap_compare: Any, replay_app: RlaifApp) -> None:
+    assert snap_compare(replay_app, terminal_size=(80, 24), run_before=loaded("r"))
+
+
+def test_rating_ab_120x40(snap_compare: Any, replay_app: RlaifApp) -> None:
+    assert snap_compare(replay_app, terminal_size=(120, 40), run_before=loaded("r", "n", "v"))
+
+
+def test_help_lists_every_key(snap_compare: Any, replay_app: RlaifApp) -> None:
+    assert snap_compare(replay_app, terminal_size=(80, 40), run_before=loaded("question_mark"))
+
+
+def test_wrong_token_screen(snap_compare: Any, tmp_path: Path) -> None:
+    app = RlaifApp("http://127.0.0.1:9", "wrong", state_dir=tmp_path)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        app.workers.cancel_all()  # show the screen itself, not a live connection attempt
+        await app.push_screen(ConnectionScreen("unauthorized", "401 unauthorized: bad token"))
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
