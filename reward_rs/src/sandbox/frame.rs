@@ -38,10 +38,9 @@ pub struct FrameReader {
 }
 
 impl FrameReader {
-    /// Feed bytes; returns a complete frame once one is buffered.
-    pub fn push(&mut self, data: &[u8]) -> io::Result<Option<Vec<u8>>> {
+    /// Buffer bytes read from the socket; `take` then yields complete frames.
+    pub fn feed(&mut self, data: &[u8]) {
         self.buf.extend_from_slice(data);
-        self.take()
     }
 
     pub fn take(&mut self) -> io::Result<Option<Vec<u8>>> {
@@ -148,8 +147,10 @@ mod tests {
         write_frame(&mut wire, b"hello").unwrap();
         write_frame(&mut wire, b"").unwrap();
         let mut r = FrameReader::default();
-        assert_eq!(r.push(&wire[..3]).unwrap(), None);
-        assert_eq!(r.push(&wire[3..]).unwrap(), Some(b"hello".to_vec()));
+        r.feed(&wire[..3]);
+        assert_eq!(r.take().unwrap(), None);
+        r.feed(&wire[3..]);
+        assert_eq!(r.take().unwrap(), Some(b"hello".to_vec()));
         assert_eq!(r.take().unwrap(), Some(Vec::new()));
         assert_eq!(r.take().unwrap(), None);
         let mut cur = std::io::Cursor::new(wire);
@@ -159,6 +160,7 @@ mod tests {
     #[test]
     fn oversized_frame_is_refused() {
         let mut r = FrameReader::default();
-        assert!(r.push(&u32::MAX.to_be_bytes()).is_err());
+        r.feed(&u32::MAX.to_be_bytes());
+        assert!(r.take().is_err());
     }
 }

@@ -219,6 +219,8 @@ impl Lane {
                     if libc::dup2(link, 3) < 0 || libc::setsid() < 0 {
                         return Err(std::io::Error::last_os_error());
                     }
+                    // Whatever else the trainer left inheritable stays behind.
+                    libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32);
                     libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
                     Ok(())
                 });
@@ -368,10 +370,7 @@ impl Lane {
                 if n == 0 {
                     return Err(Error::Spawn("harness exited".into()));
                 }
-                procs
-                    .hreader
-                    .push(&chunk[..n])
-                    .map_err(|e| Error::io("harness frame", e))?;
+                procs.hreader.feed(&chunk[..n]);
             }
         }
     }
@@ -539,15 +538,7 @@ impl Lane {
                         harness_gone = true;
                         cut.get_or_insert(Cut::Timeout);
                     }
-                    Ok(n) => {
-                        if let Some(f) = procs
-                            .hreader
-                            .push(&chunk[..n])
-                            .map_err(|e| Error::io("harness frame", e))?
-                        {
-                            self.accept_verdict(&f, seq, &mut verdict, &mut problem, &mut healthy);
-                        }
-                    }
+                    Ok(n) => procs.hreader.feed(&chunk[..n]),
                 }
             }
         }
@@ -574,11 +565,17 @@ impl Lane {
             _ => (None, None),
         };
         match (&cut, &verdict) {
-            (Some(Cut::OutputLimit), _) => {
+            (Some(Cut::OutputLimit), v) => {
+                if let Some(v) = v {
+                    self.fill_from_verdict(&mut o, v);
+                }
                 o.set_status(status::OUTPUT_LIMIT);
                 o.message = format!("wrote more than {} bytes of output", limits.output_bytes);
             }
-            (Some(Cut::Timeout), _) if problem.is_none() => {
+            (Some(Cut::Timeout), v) if problem.is_none() => {
+                if let Some(v) = v {
+                    self.fill_from_verdict(&mut o, v);
+                }
                 o.set_status(status::TIMEOUT);
                 o.message = format!("exceeded the time limit of {} s", limits.timeout_s);
             }
