@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import sys
 from typing import Any
 
@@ -12,8 +13,10 @@ RECORD = "__rlaif_record__"
 _BUILTINS = frozenset(dir(builtins))
 
 
-def free_names(sources: list[str]) -> set[str]:
-    """Names the test code reads but never binds and builtins do not provide."""
+@functools.lru_cache(maxsize=2048)
+def free_names(sources: tuple[str, ...]) -> frozenset[str]:
+    """Names the test code reads but never binds and builtins do not provide. (Cached: the
+    same tests come back for every completion of a problem.)"""
     loaded: set[str] = set()
     bound: set[str] = set()
     for src in sources:
@@ -32,7 +35,7 @@ def free_names(sources: list[str]) -> set[str]:
                     bound.add((alias.asname or alias.name).split(".")[0])
             elif isinstance(node, ast.ExceptHandler) and node.name:
                 bound.add(node.name)
-    return loaded - bound - _BUILTINS
+    return frozenset(loaded - bound - _BUILTINS)
 
 
 def stdlib_module(kind: str) -> str | None:
@@ -68,6 +71,7 @@ class _AssertCounter(ast.NodeTransformer):
         return ast.copy_location(tmpl, node)
 
 
+@functools.lru_cache(maxsize=1024)
 def instrument_check(source: str) -> tuple[Any, list[int], list[str]]:
     """Compile a `check` source with every assert counted.
 

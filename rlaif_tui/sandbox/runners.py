@@ -16,6 +16,7 @@ Partial credit (`tests_passed` / `tests_total`):
 from __future__ import annotations
 
 import builtins
+import functools
 import importlib
 from collections.abc import Callable
 from typing import Any
@@ -55,7 +56,7 @@ def _load_failed(info: dict[str, Any], total: int) -> Verdict:
     }
 
 
-def namespace(session: Session, free: set[str]) -> tuple[dict[str, Any], set[str]]:
+def namespace(session: Session, free: frozenset[str]) -> tuple[dict[str, Any], set[str]]:
     """Globals for test code: builtins, plus what the tests take from the candidate - proxies
     for its functions, stdlib modules it imported (imported afresh here), and its plain values
     (decoded). A candidate name never shadows a builtin or a name the tests bind themselves."""
@@ -81,6 +82,7 @@ def namespace(session: Session, free: set[str]) -> tuple[dict[str, Any], set[str
     return ns, helpers
 
 
+@functools.lru_cache(maxsize=4096)
 def _compile(src: str, name: str) -> Any:
     try:
         return compile(src, name, "exec")
@@ -100,7 +102,7 @@ def run_asserts(session: Session, job: dict[str, Any], limit: int) -> Verdict:
     err = session.load(job["code"], "module")
     if err is not None:
         return _load_failed(err, total)
-    ns, _ = namespace(session, free_names([setup, *asserts]))
+    ns, _ = namespace(session, free_names((setup, *asserts)))
     first = None
     passed = 0
     try:
@@ -144,7 +146,7 @@ def run_check(session: Session, job: dict[str, Any], limit: int) -> Verdict:
             "message": f"the program does not define the function {entry}",
             "failure": {"test": 0, "type": "NameError", "message": entry, "line": None},
         }
-    ns, helpers = namespace(session, free_names([src]))
+    ns, helpers = namespace(session, free_names((src,)))
     flags = ["test_uses_candidate_helper"] if helpers - {entry} else []
     results: dict[int, bool] = {}
     first: dict[str, Any] | None = None

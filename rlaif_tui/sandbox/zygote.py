@@ -22,10 +22,8 @@ from typing import Any
 # Modules a generated program commonly imports: loaded once here, shared copy-on-write by
 # every child (a child cannot read most of the file system to import them itself quickly).
 PRELOAD = (
-    "abc array base64 binascii bisect builtins calendar cmath collections collections.abc "
-    "contextlib copy dataclasses datetime decimal enum fractions functools hashlib heapq io "
-    "itertools json math numbers operator random re statistics string struct sys textwrap "
-    "threading time traceback types typing unicodedata"
+    "bisect collections collections.abc copy decimal fractions functools hashlib heapq io "
+    "itertools json math operator random re string sys threading typing"
 ).split()
 
 SYSTEM_READ = (

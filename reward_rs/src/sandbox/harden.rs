@@ -9,7 +9,6 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
@@ -37,7 +36,8 @@ pub struct ZygoteConfig {
 struct ZygoteState {
     cfg: ZygoteConfig,
     prot: Protections,
-    seccomp: Vec<seccompiler::BpfProgram>,
+    /// The child's small addition to the filter the zygote installed on itself.
+    seccomp_child: Vec<seccompiler::BpfProgram>,
     /// Keep CAP_DAC_READ_SEARCH after dropping root: the stdlib may sit under a 0700 home
     /// (pyenv in /root). Only while Landlock confines every read to the allowed trees.
     keep_dac_search: bool,
@@ -150,12 +150,22 @@ pub fn zygote_setup(cfg: ZygoteConfig) -> Result<Protections> {
     p.landlock_fs = p.landlock_abi >= 1;
     p.landlock_net = p.landlock_abi >= 4;
     p.landlock_scope = p.landlock_abi >= 6;
-    let programs = if probe::seccomp_available() {
-        seccomp::build().ok()
+    // The zygote is expendable (its lane restarts it): the OOM killer should pick it and its
+    // children before anything else; children inherit the score, so none pays for the write.
+    let _ = write_file("/proc/self/oom_score_adj", "1000");
+    // Last: the filter refuses `mount`, which the set-up above needed.
+    let child_programs = if probe::seccomp_available() {
+        match (seccomp::build(), seccomp::build_child()) {
+            (Ok(zygote), Ok(child)) => {
+                seccomp::apply(&zygote)?;
+                Some(child)
+            }
+            _ => None,
+        }
     } else {
         None
     };
-    p.seccomp = programs.is_some();
+    p.seccomp = child_programs.is_some();
     let cap_last = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
         .ok()
         .and_then(|s| s.trim().parse().ok())
@@ -164,7 +174,7 @@ pub fn zygote_setup(cfg: ZygoteConfig) -> Result<Protections> {
         keep_dac_search: root && p.landlock_fs,
         cfg,
         prot: p.clone(),
-        seccomp: programs.unwrap_or_default(),
+        seccomp_child: child_programs.unwrap_or_default(),
         cap_last,
     };
     STATE
@@ -249,16 +259,16 @@ fn set_caps(keep: u64) -> Result<()> {
 
 /// Run in the freshly forked child, before it receives any code. Applies every protection the
 /// zygote promised or fails (the child then exits without running anything). Returns how long
-/// each step took, in seconds, for profiling.
+/// each step took, in CPU seconds, for profiling.
 pub fn harden_child(job_dir: &Path, job_fd: RawFd) -> Result<Vec<(&'static str, f64)>> {
     let st = STATE
         .get()
         .ok_or_else(|| Error::Spawn("zygote_setup was not called".into()))?;
     let mut times = Vec::with_capacity(8);
-    let mut t = Instant::now();
+    let mut t = thread_cpu_seconds();
     let mut lap = |name: &'static str, times: &mut Vec<(&'static str, f64)>| {
-        let now = Instant::now();
-        times.push((name, (now - t).as_secs_f64()));
+        let now = thread_cpu_seconds();
+        times.push((name, now - t));
         t = now;
     };
     let job_dir_c = cstr(job_dir)?;
@@ -267,8 +277,6 @@ pub fn harden_child(job_dir: &Path, job_fd: RawFd) -> Result<Vec<(&'static str, 
     unsafe {
         // Own session and process group: kill(0, ...) reaches nobody outside.
         check(libc::setsid(), "setsid")?;
-        // The lane's memory cgroup (if any) must pick a child over the zygote.
-        let _ = write_file("/proc/self/oom_score_adj", "1000");
         let devnull = CString::new("/dev/null").unwrap();
         let nfd = libc::open(devnull.as_ptr(), libc::O_RDWR);
         check(nfd, "open /dev/null")?;
@@ -348,10 +356,21 @@ pub fn harden_child(job_dir: &Path, job_fd: RawFd) -> Result<Vec<(&'static str, 
         lap("landlock", &mut times);
     }
     if st.prot.seccomp {
-        seccomp::apply(&st.seccomp)?;
+        seccomp::apply(&st.seccomp_child)?;
         lap("seccomp", &mut times);
     }
     Ok(times)
+}
+
+/// CPU time of the calling thread: what a hardening step costs, whatever the machine's load.
+fn thread_cpu_seconds() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a valid timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
 }
 
 /// Create a job's scratch directory, owned by the lane's uid, mode 0700.

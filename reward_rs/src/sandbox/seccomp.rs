@@ -104,13 +104,21 @@ fn filter_err(e: impl std::fmt::Display) -> Error {
     Error::Spawn(format!("seccomp filter: {e}"))
 }
 
-/// The two programs of the child filter: refusals with EPERM, and `clone3` answered with
-/// ENOSYS (its flags live in memory seccomp cannot read, and glibc falls back to `clone`,
-/// whose flags the first program checks).
+/// Calls the zygote itself still makes per job (to fork into a fresh PID namespace and hand a
+/// pidfd to its lane); only its children are refused them, by the small [`build_child`] filter.
+const ZYGOTE_NEEDS: [libc::c_long; 3] = [libc::SYS_unshare, libc::SYS_setns, libc::SYS_pidfd_open];
+
+/// The zygote's filter, inherited by every child: refusals with EPERM, and `clone3` answered
+/// with ENOSYS (its flags live in memory seccomp cannot read, and glibc falls back to `clone`,
+/// whose flags the first program checks). Installed once in the zygote, so the per-child cost
+/// is only the small [`build_child`] program (compiling a large filter in every child took
+/// ~250 us).
 pub fn build() -> Result<Vec<BpfProgram>> {
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     for (_, nr) in DENIED {
-        rules.insert(*nr, vec![]);
+        if !ZYGOTE_NEEDS.contains(nr) {
+            rules.insert(*nr, vec![]);
+        }
     }
     // socket(domain, ...): only AF_UNIX (same-process socketpairs, multiprocessing).
     let not_unix = SeccompCondition::new(
@@ -160,6 +168,22 @@ pub fn build() -> Result<Vec<BpfProgram>> {
     ])
 }
 
+/// The child's own addition: the namespace and pidfd calls the zygote kept for itself.
+pub fn build_child() -> Result<Vec<BpfProgram>> {
+    let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
+    for nr in ZYGOTE_NEEDS {
+        rules.insert(nr, vec![]);
+    }
+    let f = SeccompFilter::new(
+        rules,
+        SeccompAction::Allow,
+        SeccompAction::Errno(libc::EPERM as u32),
+        arch()?,
+    )
+    .map_err(filter_err)?;
+    Ok(vec![BpfProgram::try_from(f).map_err(filter_err)?])
+}
+
 /// Install the programs on the calling thread (sets no_new_privs first).
 pub fn apply(programs: &[BpfProgram]) -> Result<()> {
     for p in programs {
@@ -191,7 +215,8 @@ mod tests {
 
     #[test]
     fn filtered_child_cannot_open_inet_socket_or_ptrace_but_can_use_unix() {
-        let progs = build().unwrap();
+        let mut progs = build().unwrap();
+        progs.extend(build_child().unwrap());
         // SAFETY: the child runs only raw syscalls before _exit.
         unsafe {
             let pid = libc::fork();
