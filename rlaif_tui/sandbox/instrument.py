@@ -10,13 +10,13 @@ import sys
 from typing import Any
 
 RECORD = "__rlaif_record__"
-_BUILTINS = frozenset(dir(builtins))
+BUILTINS = frozenset(dir(builtins))
 
 
 @functools.lru_cache(maxsize=2048)
 def free_names(sources: tuple[str, ...]) -> frozenset[str]:
-    """Names the test code reads but never binds and builtins do not provide. (Cached: the
-    same tests come back for every completion of a problem.)"""
+    """Names the test code reads but never binds, builtins included. (Cached: the same tests
+    come back for every completion of a problem.)"""
     loaded: set[str] = set()
     bound: set[str] = set()
     for src in sources:
@@ -35,7 +35,7 @@ def free_names(sources: tuple[str, ...]) -> frozenset[str]:
                     bound.add((alias.asname or alias.name).split(".")[0])
             elif isinstance(node, ast.ExceptHandler) and node.name:
                 bound.add(node.name)
-    return frozenset(loaded - bound - _BUILTINS)
+    return frozenset(loaded - bound)
 
 
 def stdlib_module(kind: str) -> str | None:

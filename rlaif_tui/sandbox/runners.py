@@ -21,7 +21,13 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from rlaif_tui.sandbox.instrument import RECORD, free_names, instrument_check, stdlib_module
+from rlaif_tui.sandbox.instrument import (
+    BUILTINS,
+    RECORD,
+    free_names,
+    instrument_check,
+    stdlib_module,
+)
 from rlaif_tui.sandbox.session import ChildDied, Proxy, Session, UnsupportedValueError
 
 Verdict = dict[str, Any]
@@ -53,18 +59,26 @@ def _load_failed(info: dict[str, Any], total: int) -> Verdict:
         "tests_total": total,
         "message": f"the program failed to load{where}: {kind}: {msg}",
         "failure": {"test": -1, "type": kind, "message": msg, "line": line},
+        "flags": ["exit_before_tests"] if kind == "SystemExit" else [],
     }
 
 
-def namespace(session: Session, free: frozenset[str]) -> tuple[dict[str, Any], set[str]]:
+def namespace(
+    session: Session, free: frozenset[str], shadow_ok: frozenset[str] = frozenset()
+) -> tuple[dict[str, Any], set[str]]:
     """Globals for test code: builtins, plus what the tests take from the candidate - proxies
     for its functions, stdlib modules it imported (imported afresh here), and its plain values
-    (decoded). A candidate name never shadows a builtin or a name the tests bind themselves."""
+    (decoded).
+
+    A candidate name never shadows a builtin (a candidate defining `len` must not decide what
+    `len(candidate(x))` is), except names in `shadow_ok`: the function under test itself when
+    that is the only candidate name the tests use (MBPP/126 asks for a function called `sum`).
+    """
     ns: dict[str, Any] = {"__name__": "__test__", "__builtins__": builtins}
     helpers = set()
     for name in sorted(free):
         kind = session.names.get(name)
-        if kind is None:
+        if kind is None or (name in BUILTINS and name not in shadow_ok):
             continue
         module = stdlib_module(kind)
         if module is not None:
@@ -75,9 +89,7 @@ def namespace(session: Session, free: frozenset[str]) -> tuple[dict[str, Any], s
         elif kind == "value":
             try:
                 ns[name] = session.get(name)
-            except (UnsupportedValueError, ChildDied):
-                pass
-            except Exception:  # noqa: BLE001 - a failed fetch leaves the name undefined
+            except Exception:  # noqa: BLE001 - a value that cannot cross stays undefined
                 pass
     return ns, helpers
 
@@ -102,7 +114,10 @@ def run_asserts(session: Session, job: dict[str, Any], limit: int) -> Verdict:
     err = session.load(job["code"], "module")
     if err is not None:
         return _load_failed(err, total)
-    ns, _ = namespace(session, free_names((setup, *asserts)))
+    free = free_names((setup, *asserts))
+    used = frozenset(n for n in free if session.names.get(n) == "callable")
+    shadow_ok = used & BUILTINS if len(used) == 1 else frozenset()
+    ns, _ = namespace(session, free, shadow_ok)
     first = None
     passed = 0
     try:
