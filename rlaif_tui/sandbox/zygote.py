@@ -177,6 +177,9 @@ def main() -> None:
 
     ctl = socket.socket(fileno=0)
     link = socket.socket(fileno=3)
+    # The lane started us with an empty environment; CPython's locale coercion (PEP 538) may
+    # have added LC_CTYPE since. Children get nothing.
+    os.environ.clear()
     try:
         cfg = json.loads(ctl.recv(1 << 20))
         cfg["read_paths"] = read_paths()
