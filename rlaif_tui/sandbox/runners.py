@@ -63,6 +63,21 @@ def _load_failed(info: dict[str, Any], total: int) -> Verdict:
     }
 
 
+def _load(session: Session, code: str, mode: str, total: int) -> Verdict | None:
+    """Load the candidate into its child; a verdict if that already decided the job."""
+    try:
+        err = session.load(code, mode)
+    except ChildDied:
+        # The lane reads the child's exit status and says how it ended.
+        return {
+            "status": "error",
+            "tests_passed": 0,
+            "tests_total": total,
+            "message": "the program's process ended while loading",
+        }
+    return None if err is None else _load_failed(err, total)
+
+
 def namespace(
     session: Session, free: frozenset[str], shadow_ok: frozenset[str] = frozenset()
 ) -> tuple[dict[str, Any], set[str]]:
@@ -111,9 +126,9 @@ def run_asserts(session: Session, job: dict[str, Any], limit: int) -> Verdict:
     codes = [_compile(a, f"<test {i}>") for i, a in enumerate(asserts)]
     setup_code = _compile(setup, "<setup>")
     total = len(asserts)
-    err = session.load(job["code"], "module")
-    if err is not None:
-        return _load_failed(err, total)
+    failed = _load(session, job["code"], "module", total)
+    if failed is not None:
+        return failed
     free = free_names((setup, *asserts))
     used = frozenset(n for n in free if session.names.get(n) == "callable")
     shadow_ok = used & BUILTINS if len(used) == 1 else frozenset()
@@ -150,9 +165,9 @@ def run_check(session: Session, job: dict[str, Any], limit: int) -> Verdict:
     except SyntaxError as exc:
         raise InvalidTests(f"the check function does not parse: {exc.msg} (line {exc.lineno})") from None
     total = max(len(lines), 1)
-    err = session.load(job["code"], "module")
-    if err is not None:
-        return _load_failed(err, total)
+    failed = _load(session, job["code"], "module", total)
+    if failed is not None:
+        return failed
     if session.names.get(entry) != "callable":
         return {
             "status": "failed",
@@ -188,7 +203,12 @@ def run_check(session: Session, job: dict[str, Any], limit: int) -> Verdict:
         raise
     except Exception as exc:  # noqa: BLE001
         outer = exc
-    passed = sum(1 for i in range(len(lines)) if results.get(i) is True)
+    if outer is None:
+        # check() returned: an assert control flow skipped (e.g. `assert False` after a call
+        # expected to raise) is not a failure.
+        passed = len(lines) - sum(1 for ok in results.values() if not ok)
+    else:
+        passed = sum(1 for ok in results.values() if ok)
     if not lines:
         passed = 1 if outer is None else 0
     if outer is not None and first is None:
@@ -209,9 +229,9 @@ def run_io(session: Session, job: dict[str, Any], limit: int) -> Verdict:
     ):
         raise InvalidTests("tests.cases must be a list of {stdin, stdout} strings")
     total = len(cases)
-    err = session.load(job["code"], "main")
-    if err is not None:
-        return _load_failed(err, total)
+    failed = _load(session, job["code"], "main", total)
+    if failed is not None:
+        return failed
     passed = 0
     first = None
     for i, case in enumerate(cases):
