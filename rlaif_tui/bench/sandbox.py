@@ -19,7 +19,8 @@ from rlaif_tui.reward import Executor
 
 
 def _program(p: dict[str, Any]) -> str:
-    return p["prompt"] + p["canonical_solution"] + "\n" + p["test"] + f"\ncheck({p['entry_point']})\n"
+    src: str = p["prompt"] + p["canonical_solution"] + "\n" + p["test"]
+    return src + f"\ncheck({p['entry_point']})\n"
 
 
 def bench_inprocess(problems: list[dict[str, Any]], n: int) -> float:
@@ -36,7 +37,9 @@ def bench_subprocess(problems: list[dict[str, Any]], n: int, workers: int) -> fl
 
     def one(i: int) -> int:
         src = _program(problems[i % len(problems)])
-        return subprocess.run([sys.executable, "-c", src], capture_output=True, timeout=30, check=False).returncode
+        return subprocess.run(
+            [sys.executable, "-c", src], capture_output=True, timeout=30, check=False
+        ).returncode
 
     with ThreadPoolExecutor(workers) as pool:
         t0 = time.perf_counter()
@@ -51,17 +54,24 @@ def run_bench(*, programs: int, workers: int, subprocess_programs: int, json_out
     console = Console(stderr=json_out)
     problems = humaneval()
     if problems is None:
-        console.print("HumanEval.jsonl.gz not found (set RLAIF_BENCHMARKS or place shared/benchmarks beside the checkout)")
+        console.print(
+            "HumanEval.jsonl.gz not found: set RLAIF_BENCHMARKS or put shared/benchmarks "
+            "beside the checkout"
+        )
         return 2
     copies = math.ceil(programs / len(problems))
     # Each copy differs by a comment, so neither de-duplication nor a cache can skip work.
     jobs = [
-        humaneval_job(p, code=p["prompt"] + p["canonical_solution"] + f"\n# copy {r}\n", suffix=f"#{r}")
+        humaneval_job(
+            p, code=p["prompt"] + p["canonical_solution"] + f"\n# copy {r}\n", suffix=f"#{r}"
+        )
         for r in range(copies)
         for p in problems
     ]
     n = len(jobs)
-    console.print(f"{n} programs ({len(problems)} HumanEval canonical solutions x {copies}), {workers} lanes")
+    console.print(
+        f"{n} programs ({len(problems)} HumanEval canonical solutions x {copies}), {workers} lanes"
+    )
     with Executor(workers=workers, timeout_s=10.0) as ex:
         isolation = ex.isolation
         ex.run(jobs[:32])  # warm-up: lanes started, harness caches filled
@@ -77,7 +87,9 @@ def run_bench(*, programs: int, workers: int, subprocess_programs: int, json_out
     inprocess_per_s = bench_inprocess(problems, n)
     console.print(f"in-process exec (no isolation): {inprocess_per_s:8.1f} programs/s")
     subprocess_per_s = bench_subprocess(problems, subprocess_programs, workers)
-    console.print(f"fresh python per program ({workers} at a time): {subprocess_per_s:8.1f} programs/s")
+    console.print(
+        f"fresh python per program ({workers} at a time): {subprocess_per_s:8.1f} programs/s"
+    )
     result = {
         "executor_per_s": round(executor_per_s, 1),
         "inprocess_per_s": round(inprocess_per_s, 1),
@@ -94,9 +106,15 @@ def run_bench(*, programs: int, workers: int, subprocess_programs: int, json_out
         f"executor / subprocess = {result['ratio_vs_subprocess']}x (target >= 3)"
     )
     console.print("cache hits/s: n/a (no reward cache in this build)")
-    console.print(f"canonical solutions passing: {canonical_pass}/{len(problems)}; wrong solutions failing: {wrong_fail}/{len(problems)}")
+    console.print(
+        f"canonical solutions passing: {canonical_pass}/{len(problems)}; "
+        f"wrong solutions failing: {wrong_fail}/{len(problems)}"
+    )
     if bad:
-        console.print(f"{len(bad)} repeated programs did not pass, e.g. {bad[0].id}: {bad[0].status} {bad[0].message}")
+        console.print(
+            f"{len(bad)} repeated programs did not pass, e.g. "
+            f"{bad[0].id}: {bad[0].status} {bad[0].message}"
+        )
     if json_out:
         print(json.dumps(result))
     ok = canonical_pass == len(problems) and wrong_fail == len(problems) and not bad

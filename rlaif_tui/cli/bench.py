@@ -4,19 +4,34 @@ from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="Benchmarks that print measured ratios against baselines run alongside.", no_args_is_help=True)
+app = typer.Typer(
+    help="Benchmarks that print measured ratios against baselines run alongside.",
+    no_args_is_help=True,
+)
 
 
 @app.command("sandbox")
 def sandbox(
     json_out: bool = typer.Option(False, "--json", help="End with one JSON line of the results."),
-    programs: int = typer.Option(1000, "--programs", min=164, help="Programs per approach (>= 164)."),
+    programs: int = typer.Option(
+        1000, "--programs", min=164, help="Programs per approach (>= 164)."
+    ),
     workers: int = typer.Option(2, "--workers", min=1, help="Executor lanes."),
     subprocess_programs: int = typer.Option(
-        200, "--subprocess-programs", min=20, help="Programs for the slow fresh-subprocess baseline."
+        200,
+        "--subprocess-programs",
+        min=20,
+        help="Programs for the slow fresh-subprocess baseline.",
     ),
 ) -> None:
     """Executor vs in-process exec vs one fresh python per program, on HumanEval."""
     from rlaif_tui.bench.sandbox import run_bench
 
-    raise typer.Exit(run_bench(programs=programs, workers=workers, subprocess_programs=subprocess_programs, json_out=json_out))
+    raise typer.Exit(
+        run_bench(
+            programs=programs,
+            workers=workers,
+            subprocess_programs=subprocess_programs,
+            json_out=json_out,
+        )
+    )

@@ -34,3 +34,7 @@ def main(
 
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(bench.app, name="bench")
+
+
+if __name__ == "__main__":
+    app()

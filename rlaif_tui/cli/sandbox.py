@@ -12,9 +12,13 @@ def run(
     jobs: str = typer.Argument(..., help="JSONL file of jobs, or - for stdin."),
     workers: int = typer.Option(2, "--workers", min=1, help="Sandbox lanes run in parallel."),
     timeout: float = typer.Option(5.0, "--timeout", min=0.01, help="Wall-clock seconds per job."),
-    memory_mb: int = typer.Option(256, "--memory-mb", min=32, help="Address-space cap per job, MiB."),
+    memory_mb: int = typer.Option(
+        256, "--memory-mb", min=32, help="Address-space cap per job, MiB."
+    ),
     isolation_floor: str = typer.Option(
-        "full", "--isolation-floor", help="Refuse to run below this level: full, partial, minimal, none."
+        "full",
+        "--isolation-floor",
+        help="Refuse to run below this level: full, partial, minimal, none.",
     ),
     table: bool = typer.Option(False, "--table", help="Print a table instead of JSON lines."),
 ) -> None:

@@ -27,13 +27,18 @@ def parse_lines(lines: Iterator[str], source: str) -> Iterator[Job | Outcome]:
         try:
             data: Any = json.loads(line)
         except json.JSONDecodeError as exc:
-            yield Outcome.invalid(f"line {n}", f"{source}:{n}: invalid JSON: {exc.msg} (column {exc.colno})")
+            yield Outcome.invalid(
+                f"line {n}", f"{source}:{n}: invalid JSON: {exc.msg} (column {exc.colno})"
+            )
             continue
         raw_id = data.get("id") if isinstance(data, dict) else None
         try:
             yield Job.from_dict(data)
         except JobError as exc:
-            yield Outcome.invalid(str(raw_id) if isinstance(raw_id, str) and raw_id else f"line {n}", f"{source}:{n}: {exc}")
+            yield Outcome.invalid(
+                str(raw_id) if isinstance(raw_id, str) and raw_id else f"line {n}",
+                f"{source}:{n}: {exc}",
+            )
 
 
 def _chunks(items: Iterator[Job | Outcome], size: int) -> Iterator[list[Job | Outcome]]:
@@ -63,7 +68,12 @@ def run_jsonl(
     source = "<stdin>" if path == "-" else path
     results: list[Outcome] = []
     try:
-        with Executor(workers=workers, timeout_s=timeout_s, memory_mb=memory_mb, isolation_floor=isolation_floor) as ex:
+        with Executor(
+            workers=workers,
+            timeout_s=timeout_s,
+            memory_mb=memory_mb,
+            isolation_floor=isolation_floor,
+        ) as ex:
             for chunk in _chunks(parse_lines(iter(stream), source), CHUNK):
                 jobs = [item for item in chunk if isinstance(item, Job)]
                 ran = iter(ex.run(jobs))

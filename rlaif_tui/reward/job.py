@@ -27,12 +27,19 @@ def validate_tests(tests: Any, field: str = "tests") -> dict[str, Any]:
     kind = tests.get("kind")
     if kind not in KINDS:
         raise JobError(f"{field}.kind must be one of {', '.join(KINDS)}, not {kind!r}")
-    allowed = {"asserts": {"kind", "asserts", "setup"}, "check": {"kind", "check", "entry_point"}, "io": {"kind", "cases"}}[kind]
+    allowed = {
+        "asserts": {"kind", "asserts", "setup"},
+        "check": {"kind", "check", "entry_point"},
+        "io": {"kind", "cases"},
+    }[kind]
     extra = sorted(set(tests) - allowed)
     if extra:
         raise JobError(f"{field}: unknown field(s) for kind {kind}: {', '.join(extra)}")
     if kind == "asserts":
-        out: dict[str, Any] = {"kind": kind, "asserts": _str_list(tests.get("asserts"), f"{field}.asserts")}
+        out: dict[str, Any] = {
+            "kind": kind,
+            "asserts": _str_list(tests.get("asserts"), f"{field}.asserts"),
+        }
         if tests.get("setup") is not None:
             if not isinstance(tests["setup"], str):
                 raise JobError(f"{field}.setup must be a string")
@@ -50,7 +57,11 @@ def validate_tests(tests: Any, field: str = "tests") -> dict[str, Any]:
         raise JobError(f"{field}.cases must be a list of {{stdin, stdout}} objects")
     clean = []
     for i, case in enumerate(cases):
-        if not isinstance(case, Mapping) or not isinstance(case.get("stdin"), str) or not isinstance(case.get("stdout"), str):
+        if (
+            not isinstance(case, Mapping)
+            or not isinstance(case.get("stdin"), str)
+            or not isinstance(case.get("stdout"), str)
+        ):
             raise JobError(f"{field}.cases[{i}] must have string fields stdin and stdout")
         clean.append({"stdin": case["stdin"], "stdout": case["stdout"]})
     return {"kind": kind, "cases": clean}

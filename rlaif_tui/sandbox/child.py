@@ -9,6 +9,7 @@ from values it decodes itself, and never sends expected values here.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import io
 import os
 import socket
@@ -33,10 +34,14 @@ def exc_info(exc: BaseException) -> dict[str, Any]:
         line = exc.lineno
     try:
         message = str(exc)[:1000]
-    except BaseException:  # noqa: BLE001 - a candidate's __str__ may raise anything
+    except BaseException:
         message = "<unprintable>"
     name = type(exc).__name__
-    return {"type": name if isinstance(name, str) else "Exception", "message": message, "line": line}
+    return {
+        "type": name if isinstance(name, str) else "Exception",
+        "message": message,
+        "line": line,
+    }
 
 
 def describe_names(ns: dict[str, Any]) -> dict[str, str]:
@@ -107,21 +112,28 @@ class Runtime:
     def load(self, req: dict[str, Any]) -> dict[str, Any]:
         try:
             self.code = compile(req["code"], CANDIDATE_FILE, "exec")
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             return {"ok": False, "exc": exc_info(exc)}
         if req.get("mode") == "main":
             return {"ok": True, "names": {}}
         self.ns = {"__name__": "__candidate__", "__builtins__": builtins}
         try:
             exec(self.code, self.ns)
-        except BaseException as exc:  # noqa: BLE001 - SystemExit included: report, not exit
+        except BaseException as exc:
             return {"ok": False, "exc": exc_info(exc)}
         return {"ok": True, "names": describe_names(self.ns)}
 
     def call(self, req: dict[str, Any]) -> dict[str, Any]:
         fn = self.ns.get(req["name"])
         if fn is None:
-            return {"ok": False, "exc": {"type": "NameError", "message": f"name {req['name']!r} is not defined", "line": None}}
+            return {
+                "ok": False,
+                "exc": {
+                    "type": "NameError",
+                    "message": f"name {req['name']!r} is not defined",
+                    "line": None,
+                },
+            }
         try:
             args = [codec.decode(a) for a in req["args"]]
             kwargs = {k: codec.decode(v) for k, v in req["kwargs"]}
@@ -129,7 +141,7 @@ class Runtime:
             return {"ok": False, "unsupported": str(exc)}
         try:
             value = fn(*args, **kwargs)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             return {"ok": False, "exc": exc_info(exc)}
         try:
             reply: dict[str, Any] = {"ok": True, "value": codec.encode(value)}
@@ -138,7 +150,7 @@ class Runtime:
                 reply["args"] = [[i, codec.encode(args[i])] for i in back]
         except codec.UnsupportedValue as exc:
             return {"ok": False, "unsupported": str(exc)}
-        except BaseException as exc:  # noqa: BLE001 - a generator may raise while drained
+        except BaseException as exc:
             return {"ok": False, "exc": exc_info(exc)}
         return reply
 
@@ -163,14 +175,12 @@ class Runtime:
         except SystemExit as e:
             if e.code not in (None, 0):
                 exc = {"type": "SystemExit", "message": str(e.code)[:200], "line": None}
-        except BaseException as e:  # noqa: BLE001
+        except BaseException as e:
             exc = exc_info(e)
         finally:
             sys.stdin, sys.stdout = saved
-            try:
+            with contextlib.suppress(BaseException):
                 stdout.flush()
-            except BaseException:  # noqa: BLE001
-                pass
         text = out.getvalue().decode("utf-8", errors="replace")
         return {"ok": True, "stdout": text, "truncated": out.truncated, "exc": exc}
 
@@ -181,8 +191,16 @@ class Runtime:
                 req = frames.recv(self.sock)
             except (frames.FrameError, OSError):
                 os._exit(0)
-            handler = ops.get(req.get("op")) if type(req) is dict else None
-            reply = handler(req) if handler else {"ok": False, "exc": {"type": "ProtocolError", "message": "bad request", "line": None}}
+            op = req.get("op") if type(req) is dict else None
+            handler = ops.get(op) if type(op) is str else None
+            reply = (
+                handler(req)
+                if handler
+                else {
+                    "ok": False,
+                    "exc": {"type": "ProtocolError", "message": "bad request", "line": None},
+                }
+            )
             try:
                 frames.send(self.sock, reply)
             except (OSError, TypeError, ValueError):

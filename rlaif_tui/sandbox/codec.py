@@ -20,7 +20,8 @@ import collections
 import decimal
 import fractions
 import types
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, cast
 
 MAX_DEPTH = 100
 MAX_ITEMS = 1_000_000
@@ -35,7 +36,7 @@ class CodecError(Exception):
     """Bytes from the other side that do not decode to a value."""
 
 
-_ITERATOR_TYPES = (
+_ITERATOR_TYPES: tuple[type, ...] = (
     types.GeneratorType,
     type(iter([])),
     type(iter(())),
@@ -69,7 +70,7 @@ class _Encoder:
     def pairs(self, d: dict[Any, Any], depth: int) -> list[Any]:
         return [[self.enc(k, depth + 1), self.enc(v, depth + 1)] for k, v in d.items()]
 
-    def enc(self, v: Any, depth: int) -> Any:  # noqa: PLR0911, C901 - one branch per type
+    def enc(self, v: Any, depth: int) -> Any:
         if depth > MAX_DEPTH:
             raise UnsupportedValue(f"value nested deeper than {MAX_DEPTH}")
         self.count()
@@ -119,7 +120,7 @@ class _Encoder:
             return {"t": self.seq(tuple.__iter__(v), depth)}
         if isinstance(v, _ITERATOR_TYPES):
             items = []
-            for item in v:
+            for item in cast(Iterable[Any], v):
                 self.count()
                 items.append(item)
             return {"G": self.seq(items, depth)}
@@ -143,7 +144,7 @@ def _int(x: Any) -> int:
     raise CodecError("expected an int")
 
 
-def _dec(x: Any, depth: int) -> Any:  # noqa: PLR0911, C901 - one branch per type
+def _dec(x: Any, depth: int) -> Any:
     if depth > MAX_DEPTH:
         raise CodecError(f"value nested deeper than {MAX_DEPTH}")
     t = type(x)

@@ -17,7 +17,17 @@ from rlaif_tui.sandbox.runners import RUNNERS, InvalidTests, Verdict
 from rlaif_tui.sandbox.session import Session
 
 # Modules dataset tests commonly import, loaded before the first job.
-PRELOAD = "math random string re collections itertools functools fractions decimal".split()
+PRELOAD = [
+    "math",
+    "random",
+    "string",
+    "re",
+    "collections",
+    "itertools",
+    "functools",
+    "fractions",
+    "decimal",
+]
 
 
 def take_child(link: socket.socket, seq: int) -> socket.socket:
@@ -72,7 +82,7 @@ def main() -> None:
         sock = take_child(link, seq)
         try:
             verdict = run_job(msg, sock)
-        except Exception as exc:  # noqa: BLE001 - the lane gets a verdict whatever happened
+        except Exception as exc:
             verdict = {"status": "sandbox_error", "message": f"harness error: {exc!r}"[:500]}
         finally:
             sock.close()

@@ -16,6 +16,7 @@ Partial credit (`tests_passed` / `tests_total`):
 from __future__ import annotations
 
 import builtins
+import contextlib
 import functools
 import importlib
 from collections.abc import Callable
@@ -28,7 +29,7 @@ from rlaif_tui.sandbox.instrument import (
     instrument_check,
     stdlib_module,
 )
-from rlaif_tui.sandbox.session import ChildDied, Proxy, Session, UnsupportedValueError
+from rlaif_tui.sandbox.session import ChildDied, Proxy, Session
 
 Verdict = dict[str, Any]
 
@@ -102,10 +103,8 @@ def namespace(
             ns[name] = Proxy(session, name)
             helpers.add(name)
         elif kind == "value":
-            try:
+            with contextlib.suppress(Exception):
                 ns[name] = session.get(name)
-            except Exception:  # noqa: BLE001 - a value that cannot cross stays undefined
-                pass
     return ns, helpers
 
 
@@ -121,7 +120,11 @@ def run_asserts(session: Session, job: dict[str, Any], limit: int) -> Verdict:
     tests = job["tests"]
     asserts = tests.get("asserts")
     setup = tests.get("setup") or ""
-    if type(asserts) is not list or not all(type(a) is str for a in asserts) or type(setup) is not str:
+    if (
+        type(asserts) is not list
+        or not all(type(a) is str for a in asserts)
+        or type(setup) is not str
+    ):
         raise InvalidTests("tests.asserts must be a list of strings, tests.setup a string")
     codes = [_compile(a, f"<test {i}>") for i, a in enumerate(asserts)]
     setup_code = _compile(setup, "<setup>")
@@ -137,7 +140,7 @@ def run_asserts(session: Session, job: dict[str, Any], limit: int) -> Verdict:
     passed = 0
     try:
         exec(setup_code, ns)
-    except Exception as exc:  # noqa: BLE001 - setup failing fails every test
+    except Exception as exc:
         return {
             "status": "failed",
             "tests_passed": 0,
@@ -149,7 +152,7 @@ def run_asserts(session: Session, job: dict[str, Any], limit: int) -> Verdict:
         try:
             exec(code, ns)
             passed += 1
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if first is None:
                 first = _failure(i, exc, 1, f"assertion failed: {asserts[i][:300]}")
     return _tally(passed, total, first)
@@ -163,7 +166,9 @@ def run_check(session: Session, job: dict[str, Any], limit: int) -> Verdict:
     try:
         code, lines, sources = instrument_check(src)
     except SyntaxError as exc:
-        raise InvalidTests(f"the check function does not parse: {exc.msg} (line {exc.lineno})") from None
+        raise InvalidTests(
+            f"the check function does not parse: {exc.msg} (line {exc.lineno})"
+        ) from None
     total = max(len(lines), 1)
     failed = _load(session, job["code"], "module", total)
     if failed is not None:
@@ -185,7 +190,7 @@ def run_check(session: Session, job: dict[str, Any], limit: int) -> Verdict:
         nonlocal first
         try:
             ok = exc is None and bool(value)
-        except Exception:  # noqa: BLE001 - only builtin values reach here, but be safe
+        except Exception:
             ok = False
         results[index] = results.get(index, True) and ok
         if not ok and first is None:
@@ -201,7 +206,7 @@ def run_check(session: Session, job: dict[str, Any], limit: int) -> Verdict:
         check(Proxy(session, entry))
     except InvalidTests:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         outer = exc
     if outer is None:
         # check() returned: an assert control flow skipped (e.g. `assert False` after a call
@@ -237,7 +242,7 @@ def run_io(session: Session, job: dict[str, Any], limit: int) -> Verdict:
     for i, case in enumerate(cases):
         try:
             reply = session.run_main(case["stdin"], limit)
-        except Exception as exc:  # noqa: BLE001 - child died or misbehaved: case fails
+        except Exception as exc:
             if first is None:
                 first = _failure(i, exc, None, "the program stopped")
             continue
@@ -258,12 +263,16 @@ def run_io(session: Session, job: dict[str, Any], limit: int) -> Verdict:
         elif first is None:
             got = normalise(reply["stdout"]).split("\n")
             want = normalise(case["stdout"]).split("\n")
-            at = next((j for j, (a, b) in enumerate(zip(got, want, strict=False)) if a != b), min(len(got), len(want)))
+            at = next(
+                (j for j, (a, b) in enumerate(zip(got, want, strict=False)) if a != b),
+                min(len(got), len(want)),
+            )
             note = " (output was truncated)" if reply.get("truncated") else ""
             first = {
                 "test": i,
                 "type": "WrongAnswer",
-                "message": f"case {i}: output differs from the expected output at line {at + 1}{note}",
+                "message": f"case {i}: output differs from the expected output "
+                f"at line {at + 1}{note}",
                 "line": None,
             }
     return _tally(passed, total, first)
@@ -273,7 +282,9 @@ def _tally(passed: int, total: int, first: dict[str, Any] | None) -> Verdict:
     ok = passed == total and first is None
     message = "" if ok else f"{passed}/{total} tests passed"
     if first is not None and not ok:
-        message += f"; first failure: test {first['test']}: {first['type']}: {first['message']}"[:600]
+        message += f"; first failure: test {first['test']}: {first['type']}: {first['message']}"[
+            :600
+        ]
     return {
         "status": "passed" if ok else "failed",
         "tests_passed": passed,

@@ -24,7 +24,7 @@ class UnsupportedValueError(Exception):
     """A test passed or received a value that cannot cross the sandbox boundary."""
 
 
-class ChildDied(Exception):  # noqa: N818 - an event, not an error of the test
+class ChildDied(Exception):
     """The sandboxed child is gone (it exited, crashed or was killed)."""
 
 
@@ -42,7 +42,7 @@ def rebuild_exception(info: Any) -> Exception:
     if isinstance(cls, type) and issubclass(cls, Exception):
         try:
             return cls(message)
-        except Exception:  # noqa: BLE001 - e.g. UnicodeDecodeError needs five arguments
+        except Exception:
             pass
     return CandidateError(f"{name}: {message}")
 

@@ -21,10 +21,28 @@ from typing import Any
 
 # Modules a generated program commonly imports: loaded once here, shared copy-on-write by
 # every child (a child cannot read most of the file system to import them itself quickly).
-PRELOAD = (
-    "bisect collections collections.abc copy decimal fractions functools hashlib heapq io "
-    "itertools json math operator random re string sys threading typing"
-).split()
+PRELOAD = [
+    "bisect",
+    "collections",
+    "collections.abc",
+    "copy",
+    "decimal",
+    "fractions",
+    "functools",
+    "hashlib",
+    "heapq",
+    "io",
+    "itertools",
+    "json",
+    "math",
+    "operator",
+    "random",
+    "re",
+    "string",
+    "sys",
+    "threading",
+    "typing",
+]
 
 SYSTEM_READ = (
     "/usr/lib",
@@ -81,7 +99,7 @@ class Zygote:
         if pid == 0:
             try:
                 timings = _reward._child_harden(job_dir, theirs.fileno())
-            except BaseException as exc:  # noqa: BLE001 - never run code unhardened
+            except BaseException as exc:
                 os.write(2, f"sandbox hardening failed: {exc}\n".encode())
                 os._exit(71)
             child.serve(3, timings)
@@ -106,13 +124,11 @@ class Zygote:
         pid, sock, job_dir = self.fork_child()
         try:
             hello = frames.recv(sock)
-            frames.send(
-                sock, {"op": "load", "code": TRIAL_CODE, "mode": "module"}
-            )
+            frames.send(sock, {"op": "load", "code": TRIAL_CODE, "mode": "module"})
             loaded = frames.recv(sock)
             frames.send(sock, {"op": "call", "name": "probe", "args": [], "kwargs": []})
             reply = frames.recv(sock)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             sock.close()
             self.reap(pid, job_dir)
             raise RuntimeError(f"trial child failed: {exc}") from None
@@ -122,7 +138,11 @@ class Zygote:
             raise RuntimeError(f"trial child failed: {loaded} {reply}")
         from rlaif_tui.sandbox import codec
 
-        return {"checks": codec.decode(reply["value"]), "harden_s": hello.get("harden_s"), "exit": report["exit"]}
+        return {
+            "checks": codec.decode(reply["value"]),
+            "harden_s": hello.get("harden_s"),
+            "exit": report["exit"],
+        }
 
     def loop(self) -> None:
         nxt = self.fork_child()
@@ -147,7 +167,7 @@ class Zygote:
 
 
 # Run inside the trial child: each entry is True when the protection held.
-TRIAL_CODE = r'''
+TRIAL_CODE = r"""
 import os, socket, errno
 def probe():
     out = {"pid1": os.getpid() == 1, "uid": os.getuid()}
@@ -169,7 +189,7 @@ def probe():
     except OSError:
         out["scratch_writable"] = False
     return out
-'''
+"""
 
 
 def main() -> None:
@@ -191,7 +211,7 @@ def main() -> None:
         z.pidns = prot["pid_namespace"]
         for name in PRELOAD:
             __import__(name)
-        import rlaif_tui.sandbox.child  # noqa: F401 - preloaded for the children
+        import rlaif_tui.sandbox.child
         import rlaif_tui.sandbox.codec  # noqa: F401
 
         gc.collect()
@@ -204,8 +224,10 @@ def main() -> None:
         prot["landlock_fs"] = prot["landlock_fs"] and checks["reads_confined"]
         if not checks["scratch_writable"]:
             raise RuntimeError("the trial child cannot write its scratch directory")
-        send(ctl, {"ok": True, "protections": prot, "trial": trial, "python": sys.version.split()[0]})
-    except Exception as exc:  # noqa: BLE001 - report any set-up failure to the lane
+        send(
+            ctl, {"ok": True, "protections": prot, "trial": trial, "python": sys.version.split()[0]}
+        )
+    except Exception as exc:
         send(ctl, {"ok": False, "error": f"{type(exc).__name__}: {exc}"})
         os._exit(1)
     z.loop()

@@ -49,10 +49,20 @@ def sandbox_processes(ex: Executor) -> list[dict[str, Any]]:
             ppid = int(fields["PPid"])
             try:
                 parent = (Path("/proc") / str(ppid) / "status").read_text()
-                puid = int(next(ln for ln in parent.splitlines() if ln.startswith("Uid:")).split()[1])
+                puid = int(
+                    next(ln for ln in parent.splitlines() if ln.startswith("Uid:")).split()[1]
+                )
             except (OSError, StopIteration):
                 puid = -1
-            out.append({"pid": int(entry.name), "uid": uid, "ppid": ppid, "parent_uid": puid, "state": fields["State"].strip()})
+            out.append(
+                {
+                    "pid": int(entry.name),
+                    "uid": uid,
+                    "ppid": ppid,
+                    "parent_uid": puid,
+                    "state": fields["State"].strip(),
+                }
+            )
     return out
 
 
@@ -65,4 +75,6 @@ def assert_no_survivors(ex: Executor) -> None:
     assert len(procs) <= 2, procs
 
 
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="per-lane uids exist only when running as root")
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0, reason="per-lane uids exist only when running as root"
+)

@@ -60,7 +60,9 @@ def test_no_socket_family_but_unix(executor: Executor) -> None:
     assert io_expect(executor, program, "refused refused refused refused unix-ok").passed
 
 
-def test_writing_outside_scratch_leaves_the_target_unchanged(executor: Executor, tmp_path: Path) -> None:
+def test_writing_outside_scratch_leaves_the_target_unchanged(
+    executor: Executor, tmp_path: Path
+) -> None:
     target = tmp_path / "target.txt"
     target.write_text("original")
     tmp_path.chmod(0o777)
@@ -95,7 +97,10 @@ def test_a_token_in_a_run_dir_is_unreadable(executor: Executor, tmp_path: Path) 
     "path",
     [
         pytest.param(str(Path(rlaif_tui.__file__).resolve()), id="project-tree"),
-        pytest.param(str(Path(rlaif_tui.__file__).resolve().parent.parent / "pyproject.toml"), id="project-config"),
+        pytest.param(
+            str(Path(rlaif_tui.__file__).resolve().parent.parent / "pyproject.toml"),
+            id="project-config",
+        ),
         pytest.param("/etc/passwd", id="etc"),
         pytest.param("/proc/self/environ", id="proc"),
     ],

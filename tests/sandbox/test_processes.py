@@ -26,7 +26,9 @@ def test_sleeping_program_times_out_without_using_cpu(executor: Executor) -> Non
 
 @needs_root
 def test_fork_bomb_is_contained_and_leaves_nothing_behind(executor: Executor) -> None:
-    code = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
+    code = (
+        "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
+    )
     o = run_one(executor, code, ONE_TEST)
     assert o.status == "timeout"
     assert_no_survivors(executor)

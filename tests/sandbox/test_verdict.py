@@ -18,9 +18,16 @@ TESTS: dict[str, dict[str, Any]] = {
     "check": {
         "kind": "check",
         "entry_point": "add",
-        "check": "def check(candidate):\n    assert candidate(1, 2) == 3\n    assert candidate(20, 5) == 25\n",
+        "check": (
+            "def check(candidate):\n"
+            "    assert candidate(1, 2) == 3\n"
+            "    assert candidate(20, 5) == 25\n"
+        ),
     },
-    "io": {"kind": "io", "cases": [{"stdin": "1 2\n", "stdout": "3\n"}, {"stdin": "20 5\n", "stdout": "25\n"}]},
+    "io": {
+        "kind": "io",
+        "cases": [{"stdin": "1 2\n", "stdout": "3\n"}, {"stdin": "20 5\n", "stdout": "25\n"}],
+    },
 }
 IO_MAIN = "\na, b = map(int, input().split())\nprint(add(a, b))\n"
 
@@ -30,8 +37,10 @@ FORGERIES: dict[str, str] = {
     "sys_exit_0": "import sys\nsys.exit(0)\n" + WRONG,
     "os_exit_0": "import os\nos._exit(0)\n" + WRONG,
     "exit_in_call": "import os\ndef add(a, b):\n    os._exit(0)\n",
-    "success_markers": "print('All tests passed!')\nprint('PASSED')\nprint('OK')\nprint('3')\nprint('25')\n" + WRONG,
-    "patch_assertion_error": "import builtins\nclass Q(Exception):\n    pass\nbuiltins.AssertionError = Q\n" + WRONG,
+    "success_markers": "print('All tests passed!')\nprint('PASSED')\nprint('OK')\n"
+    "print('3')\nprint('25')\n" + WRONG,
+    "patch_assertion_error": "import builtins\nclass Q(Exception):\n    pass\n"
+    "builtins.AssertionError = Q\n" + WRONG,
     "patch_builtins_dict": "__builtins__.__dict__['AssertionError'] = type('Q', (Exception,), {})\n"
     "__builtins__.__dict__['print'] = lambda *a, **k: None\n" + WRONG,
     "patch_unittest": "import unittest\nunittest.TestCase.assertEqual = lambda *a, **k: None\n"
@@ -59,11 +68,14 @@ FORGERIES: dict[str, str] = {
     "        if isinstance(o, str) and ('== 3' in o or '3\\n' == o):\n"
     "            return 3\n"
     "    return 0\n",
-    "always_equal": "class Any:\n    def __eq__(self, other):\n        return True\n    __hash__ = object.__hash__\n"
+    "always_equal": "class Any:\n    def __eq__(self, other):\n        return True\n"
+    "    __hash__ = object.__hash__\n"
     "def add(a, b):\n    return Any()\n",
-    "int_subclass": "class I(int):\n    def __eq__(self, other):\n        return True\n    __hash__ = int.__hash__\n"
+    "int_subclass": "class I(int):\n    def __eq__(self, other):\n        return True\n"
+    "    __hash__ = int.__hash__\n"
     "def add(a, b):\n    return I(0)\n",
-    "str_subclass": "class S(str):\n    def __eq__(self, other):\n        return True\n    __hash__ = str.__hash__\n"
+    "str_subclass": "class S(str):\n    def __eq__(self, other):\n        return True\n"
+    "    __hash__ = str.__hash__\n"
     "def add(a, b):\n    return S('0')\n",
     "forged_reply_frames": "import json, os, struct\n"
     "def add(a, b):\n"
@@ -138,7 +150,10 @@ def test_candidate_exception_comes_back_as_a_builtin_exception(executor: Executo
 
 def test_a_custom_exception_class_cannot_pose_as_the_expected_one(executor: Executor) -> None:
     code = "class ValueErrorX(Exception):\n    pass\ndef parse(s):\n    raise ValueErrorX('x')\n"
-    check = "def check(candidate):\n    try:\n        candidate('x')\n    except ValueError:\n        return\n    assert False\n"
+    check = (
+        "def check(candidate):\n    try:\n        candidate('x')\n"
+        "    except ValueError:\n        return\n    assert False\n"
+    )
     o = run_one(executor, code, {"kind": "check", "check": check, "entry_point": "parse"})
     assert not o.passed
 
@@ -154,7 +169,11 @@ def test_unsupported_argument_is_flagged(executor: Executor) -> None:
 
 def test_a_helper_defined_by_the_candidate_is_proxied_and_flagged(executor: Executor) -> None:
     code = "def encode(s):\n    return s[::-1]\ndef decode(s):\n    return s[::-1]\n"
-    check = "def check(candidate):\n    for w in ['abc', 'hello']:\n        assert candidate(encode(w)) == w\n"
+    check = (
+        "def check(candidate):\n"
+        "    for w in ['abc', 'hello']:\n"
+        "        assert candidate(encode(w)) == w\n"
+    )
     o = run_one(executor, code, {"kind": "check", "check": check, "entry_point": "decode"})
     assert o.passed, o
     assert o.flags == ["test_uses_candidate_helper"]
@@ -169,7 +188,15 @@ def test_a_builtin_named_helper_cannot_decide_the_test(executor: Executor) -> No
 
 def test_in_place_mutation_is_seen_by_the_test(executor: Executor) -> None:
     code = "def sort_in_place(xs):\n    xs.sort()\n"
-    o = run_one(executor, code, {"kind": "asserts", "setup": "data = [3, 1, 2]", "asserts": ["sort_in_place(data)\nassert data == [1, 2, 3]"]})
+    o = run_one(
+        executor,
+        code,
+        {
+            "kind": "asserts",
+            "setup": "data = [3, 1, 2]",
+            "asserts": ["sort_in_place(data)\nassert data == [1, 2, 3]"],
+        },
+    )
     assert o.passed, o
 
 
@@ -181,6 +208,11 @@ def test_check_partial_credit_counts_asserts(executor: Executor) -> None:
         "    for x in range(3, 6):\n"
         "        assert candidate(x) == x * x\n"
     )
-    o = run_one(executor, "def sq(x):\n    return x * x if x < 4 else 0\n", {"kind": "check", "check": check, "entry_point": "sq"})
+    o = run_one(
+        executor,
+        "def sq(x):\n    return x * x if x < 4 else 0\n",
+        {"kind": "check", "check": check, "entry_point": "sq"},
+    )
     assert (o.status, o.tests_passed, o.tests_total) == ("failed", 2, 3)
-    assert o.failure is not None and o.failure["line"] == 5
+    assert o.failure is not None
+    assert o.failure["line"] == 5
