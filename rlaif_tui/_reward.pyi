@@ -119,6 +119,8 @@ class Executor:
         isolation_floor: str = "full",
         uid_base: int = 61000,
         tail_bytes: int = 4096,
+        cache: RewardCache | None = None,
+        interpreter: str = ...,
     ) -> Executor: ...
     def run(self, jobs: list[str]) -> list[str]:
         """Run jobs (JSON texts); returns outcome JSON texts in input order. The GIL is released."""

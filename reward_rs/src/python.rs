@@ -517,7 +517,8 @@ impl PyExecutor {
     #[new]
     #[pyo3(signature = (*, python, package_root, workers = 2, timeout_s = 5.0, memory_mb = 256,
         output_bytes = 1 << 20, nproc = 64, nofile = 64, fsize_mb = 16, disk_mb = 64,
-        isolation_floor = "full", uid_base = 61000, tail_bytes = 4096))]
+        isolation_floor = "full", uid_base = 61000, tail_bytes = 4096, cache = None,
+        interpreter = String::new()))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -534,6 +535,8 @@ impl PyExecutor {
         isolation_floor: &str,
         uid_base: u32,
         tail_bytes: usize,
+        cache: Option<PyRef<'_, RewardCache>>,
+        interpreter: String,
     ) -> PyResult<Self> {
         let floor = Isolation::parse(isolation_floor).ok_or_else(|| {
             LimitsError::new_err(format!(
@@ -556,6 +559,8 @@ impl PyExecutor {
             floor,
             uid_base,
             tail_bytes,
+            cache: cache.map(|c| Arc::clone(&c.inner)),
+            interpreter,
         };
         let ex = py.detach(|| Executor::start(cfg))?;
         Ok(PyExecutor { inner: Some(ex) })

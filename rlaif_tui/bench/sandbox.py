@@ -14,6 +14,7 @@ from typing import Any
 
 from rich.console import Console
 
+from rlaif_tui._reward import RewardCache
 from rlaif_tui.bench.data import humaneval, humaneval_job, humaneval_wrong
 from rlaif_tui.reward import Executor
 
@@ -80,6 +81,15 @@ def run_bench(*, programs: int, workers: int, subprocess_programs: int, json_out
         executor_per_s = n / (time.perf_counter() - t0)
         canonical = ex.run([humaneval_job(p) for p in problems])
         wrong = ex.run([humaneval_wrong(p) for p in problems])
+    # Cache hits: the same programs again through an executor whose cache the first pass filled.
+    cache = RewardCache()
+    with Executor(workers=workers, timeout_s=10.0, cache=cache) as ex:
+        ex.run(jobs)
+        stored = len(cache)
+        t0 = time.perf_counter()
+        hits = ex.run(jobs)
+        cache_hits_per_s = n / (time.perf_counter() - t0)
+    hit_share = sum(o.cached for o in hits) / n
     bad = [o for o in outcomes if not o.passed]
     canonical_pass = sum(o.passed for o in canonical)
     wrong_fail = sum(not o.passed for o in wrong)
@@ -96,7 +106,7 @@ def run_bench(*, programs: int, workers: int, subprocess_programs: int, json_out
         "subprocess_per_s": round(subprocess_per_s, 1),
         "ratio_vs_inprocess": round(executor_per_s / inprocess_per_s, 3),
         "ratio_vs_subprocess": round(executor_per_s / subprocess_per_s, 2),
-        "cache_hits_per_s": None,
+        "cache_hits_per_s": round(cache_hits_per_s, 1),
         "canonical_pass": canonical_pass,
         "wrong_fail": wrong_fail,
         "isolation": isolation,
@@ -105,7 +115,10 @@ def run_bench(*, programs: int, workers: int, subprocess_programs: int, json_out
         f"executor / in-process = {result['ratio_vs_inprocess']}x (target >= 0.3), "
         f"executor / subprocess = {result['ratio_vs_subprocess']}x (target >= 3)"
     )
-    console.print("cache hits/s: n/a (no reward cache in this build)")
+    console.print(
+        f"cache hits: {cache_hits_per_s:8.1f} programs/s "
+        f"({stored} outcomes stored, {hit_share:.0%} of the second pass served from the cache)"
+    )
     console.print(
         f"canonical solutions passing: {canonical_pass}/{len(problems)}; "
         f"wrong solutions failing: {wrong_fail}/{len(problems)}"

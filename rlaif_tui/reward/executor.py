@@ -23,6 +23,11 @@ JobLike = Job | Mapping[str, Any]
 class Executor:
     """Start sandbox lanes once, then run batches of jobs; outcomes come back in input order.
 
+    With `cache` (a `_reward.RewardCache`, e.g. loaded from a run dir's `reward_cache.bin`),
+    an identical job (same code, tests, limits and interpreter) reuses a settled outcome
+    (`Outcome.cached`); timeouts, kills, set-up failures and runs over half the time limit are
+    never stored. Identical jobs within a batch always run once.
+
     A failing, crashing or timed-out program is an `Outcome`; exceptions (`_reward.RewardError`
     subclasses) mean broken set-up, e.g. `IsolationError` when this machine cannot give
     `isolation_floor` ("full", "partial", "minimal" or "none").
@@ -41,6 +46,7 @@ class Executor:
         disk_mb: int = 64,
         isolation_floor: str = "full",
         tail_bytes: int = 4096,
+        cache: _reward.RewardCache | None = None,
     ) -> None:
         self.timeout_s = timeout_s
         self._core: _reward.Executor | None = _reward.Executor(
@@ -56,7 +62,10 @@ class Executor:
             disk_mb=disk_mb,
             isolation_floor=isolation_floor,
             tail_bytes=tail_bytes,
+            cache=cache,
+            interpreter=f"{sys.executable} {sys.version}",
         )
+        self.cache = cache
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rlaif-reward")
 
     @property

@@ -8,13 +8,15 @@ use std::thread::JoinHandle;
 
 use crossbeam_channel::{bounded, unbounded, Sender};
 
+use crate::cache::Cache;
+
 use super::error::{Error, Result};
 use super::lane::{JobSpec, Lane, LaneSpec};
 use super::limits::Limits;
 use super::outcome::Outcome;
 use super::probe::{Isolation, Protections};
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ExecutorConfig {
     pub workers: usize,
     /// The interpreter that runs zygotes and harnesses (the trainer's own `sys.executable`).
@@ -27,6 +29,11 @@ pub struct ExecutorConfig {
     pub uid_base: u32,
     /// Bytes of stdout/stderr tail kept per job.
     pub tail_bytes: usize,
+    /// Reward cache shared with Python (`RewardCache.inner`): identical jobs under identical
+    /// limits and interpreter reuse a settled outcome.
+    pub cache: Option<Arc<Cache>>,
+    /// The interpreter's identity (version and path), part of every cache key.
+    pub interpreter: String,
 }
 
 impl Default for ExecutorConfig {
@@ -39,6 +46,8 @@ impl Default for ExecutorConfig {
             floor: Isolation::Full,
             uid_base: 61000,
             tail_bytes: 4096,
+            cache: None,
+            interpreter: String::new(),
         }
     }
 }
@@ -51,6 +60,10 @@ struct Task {
 
 pub struct Executor {
     tx: Option<Sender<Task>>,
+    cache: Option<Arc<Cache>>,
+    /// Everything but the job that decides an outcome: interpreter, limits, code version.
+    key_prefix: String,
+    timeout_s: f64,
     threads: Vec<JoinHandle<()>>,
     protections: Protections,
     root: PathBuf,
@@ -58,7 +71,8 @@ pub struct Executor {
 
 static EXECUTORS: AtomicUsize = AtomicUsize::new(0);
 
-/// Parse a job's JSON far enough to route it: its id, and the text that identifies what runs.
+/// Parse a job's JSON far enough to route it: its id, and the text that identifies what runs
+/// (code and tests, not the id).
 pub fn parse_job(raw: &str) -> Result<(JobSpec, String)> {
     let v: serde_json::Value =
         serde_json::from_str(raw).map_err(|e| Error::InvalidJob(format!("not JSON: {e}")))?;
@@ -148,8 +162,17 @@ impl Executor {
             threads.push(handle);
         }
         drop(ready_tx);
+        let key_prefix = format!(
+            "sandbox outcome v1\u{0}{}\u{0}{}\u{0}{}",
+            cfg.interpreter,
+            cfg.limits.key(),
+            crate::VERSION
+        );
         let mut ex = Executor {
             tx: Some(tx),
+            cache: cfg.cache.clone(),
+            key_prefix,
+            timeout_s: cfg.limits.timeout_s,
             threads,
             protections: Protections::default(),
             root,
@@ -185,35 +208,63 @@ impl Executor {
     }
 
     /// Run a batch of jobs (JSON texts); outcomes in input order. Identical programs with
-    /// identical tests run once.
+    /// identical tests run once; with a cache, settled outcomes of earlier batches are reused
+    /// (`cached` is then true) and new settled ones stored.
     pub fn run(&self, jobs: &[String]) -> Result<Vec<Outcome>> {
         let tx = self.tx.as_ref().ok_or(Error::Closed)?;
         let mut specs = Vec::with_capacity(jobs.len());
         let mut first_of: HashMap<String, usize> = HashMap::new();
         let mut source: Vec<usize> = Vec::with_capacity(jobs.len());
+        let mut keys: Vec<Option<String>> = Vec::with_capacity(jobs.len());
         for (i, raw) in jobs.iter().enumerate() {
             let (spec, identity) = parse_job(raw)?;
-            let src = *first_of.entry(identity).or_insert(i);
+            let src = *first_of.entry(identity.clone()).or_insert(i);
+            let key = match (&self.cache, src == i) {
+                (Some(_), true) => Some(Cache::key([
+                    self.key_prefix.as_bytes(),
+                    identity.as_bytes(),
+                ])),
+                _ => None,
+            };
             source.push(src);
+            keys.push(key);
             specs.push(Arc::new(spec));
         }
+        let mut results: Vec<Option<Outcome>> = vec![None; jobs.len()];
         let (reply_tx, reply_rx) = unbounded();
         let mut pending = 0;
         for (i, spec) in specs.iter().enumerate() {
-            if source[i] == i {
-                tx.send(Task {
-                    index: i,
-                    job: spec.clone(),
-                    reply: reply_tx.clone(),
-                })
-                .map_err(|_| Error::Closed)?;
-                pending += 1;
+            if source[i] != i {
+                continue;
             }
+            if let (Some(cache), Some(key)) = (&self.cache, &keys[i]) {
+                let hit = cache
+                    .get(key)
+                    .and_then(|v| serde_json::from_str::<Outcome>(&v).ok());
+                if let Some(mut o) = hit {
+                    o.cached = true;
+                    results[i] = Some(o);
+                    continue;
+                }
+            }
+            tx.send(Task {
+                index: i,
+                job: spec.clone(),
+                reply: reply_tx.clone(),
+            })
+            .map_err(|_| Error::Closed)?;
+            pending += 1;
         }
         drop(reply_tx);
-        let mut results: Vec<Option<Outcome>> = vec![None; jobs.len()];
         for _ in 0..pending {
             let (i, o) = reply_rx.recv().map_err(|_| Error::Closed)?;
+            if let (Some(cache), Some(key)) = (&self.cache, &keys[i]) {
+                if o.cacheable(self.timeout_s) {
+                    if let Ok(text) = serde_json::to_string(&o) {
+                        cache.put(key, text);
+                    }
+                }
+            }
             results[i] = Some(o);
         }
         let mut out = Vec::with_capacity(jobs.len());

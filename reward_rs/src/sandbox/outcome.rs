@@ -23,7 +23,7 @@ pub struct Failure {
     pub line: Option<i64>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Outcome {
     pub id: String,
     pub status: String,
@@ -61,6 +61,17 @@ impl Outcome {
             isolation: isolation.to_string(),
             flags: Vec::new(),
         }
+    }
+
+    /// Whether a later identical job may reuse this outcome. Not: set-up failures, kills from
+    /// outside, and anything that ran close to its time limit (on a busier machine it might
+    /// have timed out, or on a quieter one passed).
+    pub fn cacheable(&self, timeout_s: f64) -> bool {
+        let settled = !matches!(
+            self.status.as_str(),
+            status::TIMEOUT | status::SANDBOX_ERROR | status::KILLED | "invalid"
+        );
+        settled && self.duration_s < 0.5 * timeout_s
     }
 
     pub fn set_status(&mut self, status: &str) {
@@ -127,6 +138,22 @@ mod tests {
             assert!(v.get(k).is_some(), "missing {k}");
         }
         assert_eq!(v["passed"], true);
+    }
+
+    #[test]
+    fn only_settled_outcomes_well_inside_the_limit_are_cacheable() {
+        let mut o = Outcome::new("a", status::FAILED, "", "full");
+        o.duration_s = 0.1;
+        assert!(o.cacheable(5.0));
+        o.duration_s = 3.0;
+        assert!(!o.cacheable(5.0), "near the time limit");
+        for s in [status::TIMEOUT, status::SANDBOX_ERROR, status::KILLED] {
+            let mut o = Outcome::new("a", s, "", "full");
+            o.duration_s = 0.1;
+            assert!(!o.cacheable(5.0), "{s}");
+        }
+        let back: Outcome = serde_json::from_str(&serde_json::to_string(&o).unwrap()).unwrap();
+        assert_eq!(back, o);
     }
 
     #[test]
