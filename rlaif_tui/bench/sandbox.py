@@ -24,17 +24,23 @@ def _program(p: dict[str, Any]) -> str:
     return src + f"\ncheck({p['entry_point']})\n"
 
 
-def bench_inprocess(problems: list[dict[str, Any]], n: int) -> float:
-    """Programs per second of plain `exec` in this process (no isolation at all)."""
+ROUNDS = 4
+"""The three approaches take turns, a quarter of the programs each time, so that load from
+elsewhere on the machine falls on all of them alike and the ratios stay meaningful."""
+
+
+def time_inprocess(problems: list[dict[str, Any]], indices: range) -> float:
+    """Seconds for plain `exec` of these programs in this process (no isolation at all)."""
     codes = [compile(_program(p), f"<{p['task_id']}>", "exec") for p in problems]
     t0 = time.perf_counter()
-    for i in range(n):
+    for i in indices:
         exec(codes[i % len(codes)], {"__name__": "__main__"})
-    return n / (time.perf_counter() - t0)
+    return time.perf_counter() - t0
 
 
-def bench_subprocess(problems: list[dict[str, Any]], n: int, workers: int) -> float:
-    """Programs per second with one fresh `python` per program, `workers` at a time."""
+def time_subprocess(problems: list[dict[str, Any]], indices: range, workers: int) -> float:
+    """Seconds with one fresh `python` per program, `workers` at a time (the TRL-style reward:
+    a thread pool of subprocess runs)."""
 
     def one(i: int) -> int:
         src = _program(problems[i % len(problems)])
@@ -44,11 +50,16 @@ def bench_subprocess(problems: list[dict[str, Any]], n: int, workers: int) -> fl
 
     with ThreadPoolExecutor(workers) as pool:
         t0 = time.perf_counter()
-        codes = list(pool.map(one, range(n)))
+        codes = list(pool.map(one, indices))
         dt = time.perf_counter() - t0
     if any(codes):
         raise RuntimeError("a canonical solution failed in a subprocess")
-    return n / dt
+    return dt
+
+
+def _split(n: int, parts: int) -> list[range]:
+    edges = [n * k // parts for k in range(parts + 1)]
+    return [range(edges[k], edges[k + 1]) for k in range(parts)]
 
 
 def run_bench(*, programs: int, workers: int, subprocess_programs: int, json_out: bool) -> int:
@@ -73,14 +84,24 @@ def run_bench(*, programs: int, workers: int, subprocess_programs: int, json_out
     console.print(
         f"{n} programs ({len(problems)} HumanEval canonical solutions x {copies}), {workers} lanes"
     )
+    executor_s = inprocess_s = subprocess_s = 0.0
+    outcomes = []
     with Executor(workers=workers, timeout_s=10.0) as ex:
         isolation = ex.isolation
         ex.run(jobs[:32])  # warm-up: lanes started, harness caches filled
-        t0 = time.perf_counter()
-        outcomes = ex.run(jobs)
-        executor_per_s = n / (time.perf_counter() - t0)
+        for part, sub_part in zip(
+            _split(n, ROUNDS), _split(subprocess_programs, ROUNDS), strict=True
+        ):
+            t0 = time.perf_counter()
+            outcomes += ex.run([jobs[i] for i in part])
+            executor_s += time.perf_counter() - t0
+            inprocess_s += time_inprocess(problems, part)
+            subprocess_s += time_subprocess(problems, sub_part, workers)
         canonical = ex.run([humaneval_job(p) for p in problems])
         wrong = ex.run([humaneval_wrong(p) for p in problems])
+    executor_per_s = n / executor_s
+    inprocess_per_s = n / inprocess_s
+    subprocess_per_s = subprocess_programs / subprocess_s
     # Cache hits: the same programs again through an executor whose cache the first pass filled.
     cache = RewardCache()
     with Executor(workers=workers, timeout_s=10.0, cache=cache) as ex:
@@ -94,11 +115,10 @@ def run_bench(*, programs: int, workers: int, subprocess_programs: int, json_out
     canonical_pass = sum(o.passed for o in canonical)
     wrong_fail = sum(not o.passed for o in wrong)
     console.print(f"executor ({isolation} isolation): {executor_per_s:8.1f} programs/s")
-    inprocess_per_s = bench_inprocess(problems, n)
     console.print(f"in-process exec (no isolation): {inprocess_per_s:8.1f} programs/s")
-    subprocess_per_s = bench_subprocess(problems, subprocess_programs, workers)
     console.print(
-        f"fresh python per program ({workers} at a time): {subprocess_per_s:8.1f} programs/s"
+        f"fresh python per program ({workers} at a time, {subprocess_programs} programs): "
+        f"{subprocess_per_s:8.1f} programs/s"
     )
     result = {
         "executor_per_s": round(executor_per_s, 1),

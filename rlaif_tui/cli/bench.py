@@ -16,7 +16,9 @@ def sandbox(
     programs: int = typer.Option(
         1000, "--programs", min=164, help="Programs per approach (>= 164)."
     ),
-    workers: int = typer.Option(2, "--workers", min=1, help="Executor lanes."),
+    workers: int = typer.Option(
+        0, "--workers", min=0, help="Executor lanes (0: two per core, to hide each lane's latency)."
+    ),
     subprocess_programs: int = typer.Option(
         200,
         "--subprocess-programs",
@@ -25,8 +27,11 @@ def sandbox(
     ),
 ) -> None:
     """Executor vs in-process exec vs one fresh python per program, on HumanEval."""
+    import os
+
     from rlaif_tui.bench.sandbox import run_bench
 
+    workers = workers or 2 * (os.cpu_count() or 1)
     raise typer.Exit(
         run_bench(
             programs=programs,
