@@ -133,3 +133,15 @@ def test_lanes_recover_after_a_job_kills_its_own_runtime(executor: Executor) -> 
     assert not o.passed
     assert time.monotonic() - t0 < TIMEOUT_S + 5
     assert run_one(executor, "def f():\n    return 1\n", ONE_TEST).passed
+
+
+def test_a_dataset_test_that_never_ends_restarts_the_harness() -> None:
+    # The harness runs trusted test code; if that loops (not the candidate), the lane's deadline
+    # still ends the job and the lane restarts its processes.
+    with Executor(workers=1, timeout_s=1) as ex:
+        check = "def check(candidate):\n    while True:\n        pass\n"
+        o = run_one(
+            ex, "def f():\n    return 1\n", {"kind": "check", "check": check, "entry_point": "f"}
+        )
+        assert o.status == "timeout"
+        assert run_one(ex, "def f():\n    return 1\n", ONE_TEST).passed

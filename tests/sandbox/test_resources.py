@@ -107,3 +107,23 @@ def test_a_flood_does_not_grow_the_supervisor() -> None:
     assert o.passed, o
     assert o.stdout_tail == "y" * 4096
     assert (after - before) < 32 * 1024, f"supervisor grew by {(after - before) // 1024} MiB"
+
+
+def test_forked_memory_hogs_share_one_lane_budget(executor: Executor) -> None:
+    # Twenty processes of 150 MiB each stay under the per-process cap but add up to 3 GiB; the
+    # lane's cgroup (where writable) bounds them together, and they all die with the job.
+    code = (
+        "import os, time\n"
+        "for _ in range(20):\n"
+        "    if os.fork() == 0:\n"
+        "        x = b'x' * (150 << 20)\n"
+        "        time.sleep(30)\n"
+        "def f():\n    time.sleep(30)\n"
+    )
+    o = run_one(executor, code, {"kind": "asserts", "asserts": ["assert f() == 1"]})
+    assert o.status in ("timeout", "memory"), o
+    if executor.protections["cgroup"]:
+        assert o.peak_memory_mb < 300
+    assert run_one(
+        executor, "def f():\n    return 1\n", {"kind": "asserts", "asserts": ["assert f() == 1"]}
+    ).passed

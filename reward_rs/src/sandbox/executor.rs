@@ -134,6 +134,7 @@ impl Executor {
                 scratch_root: scratch,
                 uid: cfg.uid_base + i as u32,
                 tail_bytes: cfg.tail_bytes,
+                cgroup_name: format!("rlaif-sandbox-{}-{n}-lane-{i}", std::process::id()),
             };
             let rx = rx.clone();
             let ready_tx = ready_tx.clone();

@@ -339,6 +339,18 @@ pub fn harden_child(job_dir: &Path, job_fd: RawFd) -> Result<Vec<(&'static str, 
                 "clear ambient caps",
             )?;
         }
+        // After the uid change (which clears it): the job dies with its zygote, whatever it
+        // is doing, so no job outlives a lane that is restarted or shut down.
+        check(
+            libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            ),
+            "pdeathsig",
+        )?;
         check(
             libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0),
             "no_new_privs",

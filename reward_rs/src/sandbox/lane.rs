@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use super::cgroup::LaneCgroup;
 use super::error::{Error, Result};
 use super::frame::{self, FrameReader};
 use super::harden::ZygoteConfig;
@@ -51,6 +52,8 @@ pub struct LaneSpec {
     pub scratch_root: PathBuf,
     pub uid: u32,
     pub tail_bytes: usize,
+    /// Name of the lane's cgroup (created once, under this process's own cgroups).
+    pub cgroup_name: String,
 }
 
 struct Procs {
@@ -80,6 +83,7 @@ pub struct Lane {
     seq: u64,
     out: TailBuffer,
     err: TailBuffer,
+    cgroup: Option<LaneCgroup>,
 }
 
 fn socketpair(kind: libc::c_int) -> Result<(OwnedFd, OwnedFd)> {
@@ -193,6 +197,7 @@ impl Lane {
             protections: Protections::default(),
             isolation: "none".into(),
             seq: 0,
+            cgroup: None,
         }
     }
 
@@ -251,6 +256,20 @@ impl Lane {
             }
         };
         drop((link_z, link_h));
+        // The whole lane (zygote, pre-forked child, the job's process tree) shares one memory
+        // and process budget: room for two children at the cap plus the zygote.
+        if self.cgroup.is_none() {
+            let l = &self.spec.limits;
+            self.cgroup = LaneCgroup::create(
+                &self.spec.cgroup_name,
+                (2 * l.memory_mb + 128) << 20,
+                2 * l.nproc + 8,
+            );
+        }
+        let in_cgroup = self
+            .cgroup
+            .as_ref()
+            .is_some_and(|cg| cg.add(zygote.id()).is_ok());
         let h_lane = UnixStream::from(h_lane);
         h_lane
             .set_write_timeout(Some(GRACE))
@@ -292,6 +311,7 @@ impl Lane {
         }
         self.protections = serde_json::from_value(hello.0["protections"].clone())
             .map_err(|e| Error::Spawn(format!("zygote hello: {e}")))?;
+        self.protections.cgroup = in_cgroup;
         self.isolation = self.protections.level().to_string();
         let hh = self.recv_h(&mut procs, deadline)?;
         if hh.get("ok") != Some(&serde_json::Value::Bool(true)) {
@@ -429,6 +449,7 @@ impl Lane {
             .map_err(|e| Error::io("signalling zygote", e))?;
 
         let deadline = t0 + Duration::from_secs_f64(limits.timeout_s);
+        let oom_before = self.cgroup.as_ref().map_or(0, |cg| cg.oom_kills());
         let mut pidfd: Option<OwnedFd> = None;
         let mut verdict: Option<Verdict> = None;
         let mut exit: Option<ExitReport> = None;
@@ -585,7 +606,13 @@ impl Lane {
             }
             (_, Some(v)) if v.child_died => {
                 self.fill_from_verdict(&mut o, v);
+                let oom = self.cgroup.as_ref().map_or(0, |cg| cg.oom_kills()) > oom_before;
                 match (signal, code) {
+                    (Some(libc::SIGKILL), _) if oom => {
+                        o.set_status(status::MEMORY);
+                        o.message =
+                            "the job's processes together exceeded the lane's memory".into();
+                    }
                     (Some(sig), _) => {
                         o.set_status(status::KILLED);
                         o.message = format!("the program was killed by {}", signal_name(sig));

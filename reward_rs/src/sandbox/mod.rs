@@ -41,6 +41,7 @@
 //!   gives is missing; [`probe`] finds out at start, every outcome names the isolation level in
 //!   force, and executors refuse to start below their configured floor.
 
+pub mod cgroup;
 pub mod error;
 pub mod executor;
 pub mod frame;
