@@ -144,7 +144,7 @@ class Runtime:
         except BaseException as exc:
             return {"ok": False, "exc": exc_info(exc)}
         try:
-            reply: dict[str, Any] = {"ok": True, "value": codec.encode(value)}
+            reply: dict[str, Any] = {"ok": True, "value": codec.encode(value, opaque=True)}
             back = req.get("back") or []
             if back:
                 reply["args"] = [[i, codec.encode(args[i])] for i in back]

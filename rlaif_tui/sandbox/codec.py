@@ -9,6 +9,12 @@ or other iterator is drained (up to the size limit) and arrives as an iterator o
 Anything else - a `str` subclass, an object with an always-true `__eq__` - is refused, so what
 the harness compares is always a builtin value it built itself. Never pickle.
 
+One exception, for results only (`encode(value, opaque=True)`, used by the child): a value of
+another type crosses as an `Opaque` handle that carries only its type name and its truth value
+(computed in the child). It equals nothing but itself, so it can pass `assert f(x)` (as
+`True` could) but never `assert f(x) == expected`; outcomes that meet one are flagged
+`opaque_value`. MBPP's regex tasks return `re.Match` objects tested that way.
+
 Wire form: JSON, where None/bool/str/list and small ints and floats are themselves and every
 other type is a one-key object naming it.
 """
@@ -55,9 +61,34 @@ _ITERATOR_TYPES: tuple[type, ...] = (
 )
 
 
+class Opaque:
+    """A harness-side stand-in for a result of a type that cannot cross."""
+
+    __slots__ = ("_truth", "type_name")
+
+    def __init__(self, type_name: str, truth: bool | None) -> None:
+        self.type_name = type_name
+        self._truth = truth
+
+    def __bool__(self) -> bool:
+        if self._truth is None:
+            raise TypeError(f"the truth value of the {self.type_name} result raised an error")
+        return self._truth
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        return f"<opaque {self.type_name}>"
+
+
 class _Encoder:
-    def __init__(self) -> None:
+    def __init__(self, opaque: bool = False) -> None:
         self.items = 0
+        self.opaque = opaque
 
     def count(self, n: int = 1) -> None:
         self.items += n
@@ -124,12 +155,20 @@ class _Encoder:
                 self.count()
                 items.append(item)
             return {"G": self.seq(items, depth)}
-        raise UnsupportedValue(f"a value of type {t.__module__}.{t.__qualname__} cannot cross")
+        name = f"{t.__module__}.{t.__qualname__}"
+        if self.opaque:
+            try:
+                truth: bool | None = bool(v)
+            except Exception:
+                truth = None
+            return {"o": [name if isinstance(name, str) else "object", truth]}
+        raise UnsupportedValue(f"a value of type {name} cannot cross")
 
 
-def encode(value: Any) -> Any:
-    """Turn `value` into its wire form, or raise `UnsupportedValue`."""
-    return _Encoder().enc(value, 0)
+def encode(value: Any, opaque: bool = False) -> Any:
+    """Turn `value` into its wire form, or raise `UnsupportedValue` (with `opaque`, other types
+    become `Opaque` handles instead)."""
+    return _Encoder(opaque).enc(value, 0)
 
 
 def _float(x: Any) -> float:
@@ -144,14 +183,14 @@ def _int(x: Any) -> int:
     raise CodecError("expected an int")
 
 
-def _dec(x: Any, depth: int) -> Any:
+def _dec(x: Any, depth: int, seen: list[str]) -> Any:
     if depth > MAX_DEPTH:
         raise CodecError(f"value nested deeper than {MAX_DEPTH}")
     t = type(x)
     if x is None or t is bool or t is str or t is int:
         return x
     if t is list:
-        return [_dec(v, depth + 1) for v in x]
+        return [_dec(v, depth + 1, seen) for v in x]
     if t is not dict or len(x) != 1:
         raise CodecError(f"unexpected {t.__name__} on the wire")
     ((tag, body),) = x.items()
@@ -159,7 +198,7 @@ def _dec(x: Any, depth: int) -> Any:
     def seq() -> list[Any]:
         if type(body) is not list:
             raise CodecError(f"{tag}: expected a list")
-        return [_dec(v, depth + 1) for v in body]
+        return [_dec(v, depth + 1, seen) for v in body]
 
     def pairs() -> list[tuple[Any, Any]]:
         items = seq()
@@ -210,6 +249,13 @@ def _dec(x: Any, depth: int) -> Any:
             return decimal.Decimal(body)
         if tag == "G":
             return iter(seq())
+        if tag == "o":
+            if type(body) is not list or len(body) != 2 or type(body[0]) is not str:
+                raise CodecError("opaque must be [type name, truth]")
+            if body[1] is not None and type(body[1]) is not bool:
+                raise CodecError("opaque truth must be a bool or null")
+            seen.append(body[0][:200])
+            return Opaque(body[0][:200], body[1])
     except CodecError:
         raise
     except (TypeError, ValueError, ArithmeticError, decimal.InvalidOperation) as exc:
@@ -217,9 +263,10 @@ def _dec(x: Any, depth: int) -> Any:
     raise CodecError(f"unknown tag {tag!r}")
 
 
-def decode(wire: Any) -> Any:
-    """Rebuild a value from its wire form, or raise `CodecError`."""
+def decode(wire: Any, opaque_seen: list[str] | None = None) -> Any:
+    """Rebuild a value from its wire form, or raise `CodecError`. Type names of `Opaque`
+    handles met on the way are appended to `opaque_seen`."""
     try:
-        return _dec(wire, 0)
+        return _dec(wire, 0, [] if opaque_seen is None else opaque_seen)
     except RecursionError:
         raise CodecError("value nested too deeply") from None

@@ -125,7 +125,10 @@ class Session:
         if reply.get("ok") is not True:
             raise self.fail_from(reply)
         try:
-            value = codec.decode(reply.get("value"))
+            opaque: list[str] = []
+            value = codec.decode(reply.get("value"), opaque)
+            if opaque:
+                self.flags.add("opaque_value")
             for item in reply.get("args") or []:
                 i, v = item
                 if type(i) is int and i in back:

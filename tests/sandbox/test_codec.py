@@ -114,3 +114,25 @@ def test_depth_and_size_are_limited() -> None:
 def test_malformed_wire_data_is_rejected(wire: Any) -> None:
     with pytest.raises(codec.CodecError):
         codec.decode(wire)
+
+
+def test_results_of_other_types_cross_as_opaque_handles() -> None:
+    class Truthy:
+        def __eq__(self, other: object) -> bool:
+            return True
+
+        def __bool__(self) -> bool:
+            return False
+
+    seen: list[str] = []
+    handle = codec.decode(codec.encode([Truthy()], opaque=True), seen)[0]
+    assert isinstance(handle, codec.Opaque)
+    assert seen == [
+        f"{__name__}.test_results_of_other_types_cross_as_opaque_handles.<locals>.Truthy"
+    ]
+    assert handle != 3
+    assert handle != handle.type_name
+    assert handle == handle
+    assert not handle  # its truth value was taken in the child
+    with pytest.raises(codec.CodecError):
+        codec.decode({"o": ["x", "yes"]})

@@ -8,9 +8,9 @@ import pytest
 from rlaif_tui.bench.data import humaneval, humaneval_job, humaneval_wrong, mbpp_sanitized
 from rlaif_tui.reward import Executor
 
-# MBPP tasks whose solutions return values that cannot cross the sandbox (re.Match objects
-# tested for truthiness); they come back flagged `unsupported_value`.
-MBPP_UNSUPPORTED = {737, 787, 794}
+# MBPP tasks whose solutions return `re.Match` objects, tested only for truthiness: they cross
+# as opaque handles and come back flagged `opaque_value`.
+MBPP_OPAQUE = {737, 787, 794}
 
 
 def test_humaneval_canonical_solutions_all_pass_and_wrong_ones_fail(executor: Executor) -> None:
@@ -31,9 +31,9 @@ def test_mbpp_sanitized_sample_passes(executor: Executor) -> None:
     problems = mbpp_sanitized()
     if problems is None:
         pytest.skip("shared/benchmarks/sanitized-mbpp.json is not present")
-    sample = [
-        p for p in problems[::4] if p["task_id"] not in MBPP_UNSUPPORTED and p["task_id"] != 123
-    ]
+    # Every fourth task, plus the opaque ones; 123 is left out for time (it runs for seconds).
+    sample = [p for i, p in enumerate(problems) if (i % 4 == 0 or p["task_id"] in MBPP_OPAQUE)]
+    sample = [p for p in sample if p["task_id"] != 123]
     jobs = [
         {
             "id": str(p["task_id"]),
@@ -48,15 +48,5 @@ def test_mbpp_sanitized_sample_passes(executor: Executor) -> None:
     ]
     outcomes = executor.run(jobs)
     assert not [(o.id, o.status, o.message) for o in outcomes if not o.passed]
-    unsupported = executor.run(
-        [
-            {
-                "id": str(p["task_id"]),
-                "code": p["code"],
-                "tests": {"kind": "asserts", "asserts": p["test_list"]},
-            }
-            for p in problems
-            if p["task_id"] in MBPP_UNSUPPORTED
-        ]
-    )
-    assert all("unsupported_value" in o.flags and not o.passed for o in unsupported)
+    opaque = {int(o.id) for o in outcomes if "opaque_value" in o.flags}
+    assert opaque == MBPP_OPAQUE
