@@ -55,6 +55,20 @@ def test_run_reads_stdin_and_prints_a_table() -> None:
     assert "1/1 jobs passed" in result.output
 
 
+def test_table_shows_flags_and_messages_verbatim(tmp_path: Path) -> None:
+    job = {
+        "id": "[x]",
+        "code": "import sys\nsys.exit(0)\n",
+        "tests": {"kind": "asserts", "asserts": ["assert 1"]},
+    }
+    result = CliRunner().invoke(
+        app, ["sandbox", "run", "-", "--workers", "1", "--table"], input=json.dumps(job) + "\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "[exit_before_tests]" in result.output
+    assert "[x]" in result.output
+
+
 def test_demo_jobs_cover_every_kind_and_outcome(repo_root: Path) -> None:
     path = repo_root / "data" / "examples" / "sandbox_jobs.jsonl"
     result = CliRunner().invoke(app, ["sandbox", "run", str(path), "--timeout", "2"])

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from rlaif_tui.reward.executor import Executor
@@ -100,9 +101,9 @@ def print_table(outcomes: list[Outcome], console: Console) -> None:
         t.add_column(col, overflow="fold", max_width=60 if col == "message" else None)
     for o in outcomes:
         style = STATUS_STYLE.get(o.status, "red")
-        message = o.message + (f"  [{', '.join(o.flags)}]" if o.flags else "")
+        message = escape(o.message + (f"  [{', '.join(o.flags)}]" if o.flags else ""))
         t.add_row(
-            o.id,
+            escape(o.id),
             f"[{style}]{o.status}[/]",
             f"{o.tests_passed}/{o.tests_total}",
             f"{o.duration_s:.3f}s",

@@ -17,15 +17,16 @@ DESCRIPTIONS = {
     "net_namespace": "empty network namespace: no interface, no route anywhere",
     "mount_ipc_uts_namespaces": "private mount, IPC and UTS namespaces per lane",
     "user_namespace": "unprivileged: the lane runs in its own user namespace",
-    "uid_drop": "root: children drop to a per-lane unprivileged uid, no capabilities",
+    "uid_drop": "root: children run as a per-lane unprivileged uid; the one capability kept is "
+    "DAC read-search, only under Landlock (the stdlib may sit in a 0700 home)",
     "no_new_privs": "no_new_privs: no privilege gain through exec",
     "landlock_fs": "Landlock: read stdlib and system libraries, write the job's scratch only",
     "landlock_net": "Landlock: TCP bind and connect denied",
     "landlock_scope": "Landlock: signals and abstract unix sockets scoped to the job",
     "seccomp": "seccomp: ptrace, mount, bpf, keyctl, non-unix sockets, ... refused",
     "rlimits": "rlimits: address space, CPU, processes, file size, open files, no core",
-    "tmpfs_scratch": "scratch on a size-capped tmpfs, removed after each job",
-    "cgroup": "cgroup memory and pids limits",
+    "tmpfs_scratch": "scratch dirs on a size-capped per-lane tmpfs, each removed after its job",
+    "cgroup": "cgroup v1 memory and pids limits on each lane as a whole",
 }
 
 
