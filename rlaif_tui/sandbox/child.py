@@ -60,12 +60,16 @@ def describe_names(ns: dict[str, Any]) -> dict[str, str]:
 
 
 class _CappedBytes(io.BytesIO):
+    """The program's stdout for the harness (capped), mirrored to the real stdout so the lane
+    sees it too: its tail lands in `stdout_tail`, and a flood ends in `output_limit`."""
+
     def __init__(self, limit: int) -> None:
         super().__init__()
         self.limit = limit
         self.truncated = False
 
     def write(self, b: Any) -> int:
+        _write_all(1, bytes(b))
         n = len(b)
         room = self.limit - self.tell()
         if n > room:

@@ -127,3 +127,15 @@ def test_forked_memory_hogs_share_one_lane_budget(executor: Executor) -> None:
     assert run_one(
         executor, "def f():\n    return 1\n", {"kind": "asserts", "asserts": ["assert f() == 1"]}
     ).passed
+
+
+def test_an_io_program_flooding_stdout_hits_the_output_cap(executor: Executor) -> None:
+    o = io_expect(executor, "while True:\n    print('x' * 1000)\n", "x")
+    assert o.status == "output_limit", o
+    assert o.stdout_tail.endswith("x" * 100)
+
+
+def test_an_io_programs_output_tail_is_reported(executor: Executor) -> None:
+    o = io_expect(executor, "print('hello')\nprint('world')\n", "hello world")
+    assert not o.passed  # two lines are not one: whitespace inside lines only is normalised
+    assert o.stdout_tail == "hello\nworld\n"
