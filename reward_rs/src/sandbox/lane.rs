@@ -6,35 +6,27 @@
 //! the wall deadline and the output cap, kills the child (pid 1 of its PID namespace, so every
 //! descendant dies with it) and collects its exit status and rusage from the zygote.
 
-use std::fs::File;
-use std::io::{ErrorKind, Read};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
+use std::io::Read;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
 use super::cgroup::LaneCgroup;
 use super::error::{Error, Result};
-use super::frame::{self, FrameReader};
+use super::frame;
 use super::harden::ZygoteConfig;
 use super::limits::Limits;
 use super::outcome::{status, ExitReport, Failure, Outcome, Verdict};
 use super::output::TailBuffer;
 use super::probe::Protections;
+use super::procs::{drain, kill_pidfd, pfd, poll, ready, Procs};
 
 /// How long a freshly spawned zygote may take to import, set up and run its trial child.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// Grace for the zygote's replies and for the harness to notice a killed child.
 const GRACE: Duration = Duration::from_secs(3);
-
-const ZYGOTE_BOOT: &str = "import sys; sys.path.insert(0, sys.argv[1]); \
-from rlaif_tui.sandbox.zygote import main; main()";
-const HARNESS_BOOT: &str = "import sys; sys.path.insert(0, sys.argv[1]); \
-from rlaif_tui.sandbox.harness import main; main()";
 
 /// A job as the lane needs it: its id and its JSON text (which the harness parses).
 #[derive(Clone, Debug)]
@@ -56,25 +48,6 @@ pub struct LaneSpec {
     pub cgroup_name: String,
 }
 
-struct Procs {
-    zygote: Child,
-    harness: Child,
-    z: OwnedFd,
-    h: UnixStream,
-    hreader: FrameReader,
-    out: File,
-    err: File,
-}
-
-impl Drop for Procs {
-    fn drop(&mut self) {
-        let _ = self.zygote.kill();
-        let _ = self.harness.kill();
-        let _ = self.zygote.wait();
-        let _ = self.harness.wait();
-    }
-}
-
 pub struct Lane {
     spec: LaneSpec,
     procs: Option<Procs>,
@@ -84,89 +57,6 @@ pub struct Lane {
     out: TailBuffer,
     err: TailBuffer,
     cgroup: Option<LaneCgroup>,
-}
-
-fn socketpair(kind: libc::c_int) -> Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0 as RawFd; 2];
-    // SAFETY: fds is a valid 2-element array.
-    let rc = unsafe {
-        libc::socketpair(
-            libc::AF_UNIX,
-            kind | libc::SOCK_CLOEXEC,
-            0,
-            fds.as_mut_ptr(),
-        )
-    };
-    if rc < 0 {
-        return Err(Error::last_os("socketpair"));
-    }
-    // SAFETY: both fds were just created and are owned here.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
-
-fn pipe() -> Result<(File, OwnedFd)> {
-    let mut fds = [0 as RawFd; 2];
-    // SAFETY: fds is a valid 2-element array.
-    let rc = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
-    if rc < 0 {
-        return Err(Error::last_os("pipe2"));
-    }
-    // SAFETY: both fds were just created and are owned here.
-    unsafe {
-        let flags = libc::fcntl(fds[0], libc::F_GETFL);
-        libc::fcntl(fds[0], libc::F_SETFL, flags | libc::O_NONBLOCK);
-        Ok((File::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])))
-    }
-}
-
-/// Wait until one of `fds` is readable (or hung up) or `timeout` passes.
-fn poll(fds: &mut [libc::pollfd], timeout: Duration) -> Result<()> {
-    let ms = timeout.as_millis().min(i32::MAX as u128) as libc::c_int;
-    // SAFETY: fds is a valid slice of pollfd.
-    let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
-    if rc < 0 && std::io::Error::last_os_error().kind() != ErrorKind::Interrupted {
-        return Err(Error::last_os("poll"));
-    }
-    Ok(())
-}
-
-fn pfd(fd: RawFd) -> libc::pollfd {
-    libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    }
-}
-
-fn ready(p: &libc::pollfd) -> bool {
-    p.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0
-}
-
-fn kill_pidfd(fd: &OwnedFd) {
-    // SAFETY: pidfd_send_signal on a pidfd we own; a dead process gives ESRCH, which is fine.
-    unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            fd.as_raw_fd(),
-            libc::SIGKILL,
-            std::ptr::null::<u8>(),
-            0,
-        );
-    }
-}
-
-/// Drain a non-blocking pipe into `buf`; returns false once the writer side is closed.
-fn drain(f: &mut File, buf: &mut TailBuffer) -> bool {
-    let mut chunk = [0u8; 65536];
-    loop {
-        match f.read(&mut chunk) {
-            Ok(0) => return false,
-            Ok(n) => buf.push(&chunk[..n]),
-            Err(e) if e.kind() == ErrorKind::WouldBlock => return true,
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(_) => return false,
-        }
-    }
 }
 
 fn signal_name(sig: i32) -> String {
@@ -205,57 +95,7 @@ impl Lane {
     /// thread dies) and wait for both to say they are ready.
     pub fn start(&mut self) -> Result<()> {
         self.procs = None;
-        let (z_lane, z_far) = socketpair(libc::SOCK_SEQPACKET)?;
-        let (link_z, link_h) = socketpair(libc::SOCK_SEQPACKET)?;
-        let (h_lane, h_far) = socketpair(libc::SOCK_STREAM)?;
-        let (out_r, out_w) = pipe()?;
-        let (err_r, err_w) = pipe()?;
-        let spawn = |boot: &str, stdin: OwnedFd, stdout: Stdio, stderr: Stdio, link: RawFd| {
-            let mut cmd = Command::new(&self.spec.python);
-            cmd.args(["-I", "-u", "-B", "-c", boot])
-                .arg(&self.spec.package_root)
-                .env_clear()
-                .stdin(Stdio::from(stdin))
-                .stdout(stdout)
-                .stderr(stderr);
-            // SAFETY: only async-signal-safe calls between fork and exec.
-            unsafe {
-                cmd.pre_exec(move || {
-                    if libc::dup2(link, 3) < 0 || libc::setsid() < 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    // Whatever else the trainer left inheritable stays behind.
-                    libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32);
-                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-                    Ok(())
-                });
-            }
-            cmd.spawn()
-                .map_err(|e| Error::Spawn(format!("{}: {e}", self.spec.python.display())))
-        };
-        let zygote = spawn(
-            ZYGOTE_BOOT,
-            z_far,
-            Stdio::from(out_w),
-            Stdio::from(err_w),
-            link_z.as_raw_fd(),
-        )?;
-        let harness = match spawn(
-            HARNESS_BOOT,
-            h_far,
-            Stdio::null(),
-            Stdio::null(),
-            link_h.as_raw_fd(),
-        ) {
-            Ok(h) => h,
-            Err(e) => {
-                let mut z = zygote;
-                let _ = z.kill();
-                let _ = z.wait();
-                return Err(e);
-            }
-        };
-        drop((link_z, link_h));
+        let mut procs = Procs::spawn(&self.spec.python, &self.spec.package_root)?;
         // The whole lane (zygote, pre-forked child, the job's process tree) shares one memory
         // and process budget: room for two children at the cap plus the zygote.
         if self.cgroup.is_none() {
@@ -269,20 +109,7 @@ impl Lane {
         let in_cgroup = self
             .cgroup
             .as_ref()
-            .is_some_and(|cg| cg.add(zygote.id()).is_ok());
-        let h_lane = UnixStream::from(h_lane);
-        h_lane
-            .set_write_timeout(Some(GRACE))
-            .map_err(|e| Error::io("socket timeout", e))?;
-        let mut procs = Procs {
-            zygote,
-            harness,
-            z: z_lane,
-            h: h_lane,
-            hreader: FrameReader::default(),
-            out: out_r,
-            err: err_r,
-        };
+            .is_some_and(|cg| cg.add(procs.zygote.id()).is_ok());
         let cfg = ZygoteConfig {
             lane: self.spec.index,
             scratch_root: self.spec.scratch_root.clone(),

@@ -51,6 +51,7 @@ pub mod limits;
 pub mod outcome;
 pub mod output;
 pub mod probe;
+pub mod procs;
 pub mod rules;
 pub mod seccomp;
 
