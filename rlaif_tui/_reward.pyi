@@ -131,6 +131,9 @@ class Executor:
     def protections(self) -> str:
         """The protections in force, as JSON (one key per protection)."""
     @property
+    def lanes(self) -> list[tuple[int, int, list[tuple[str, float]]]]:
+        """Per lane at start: (zygote pid, harness pid, [(hardening step, CPU seconds)])."""
+    @property
     def missing(self) -> list[str]:
         """Names of the protections "full" needs and this machine lacks."""
     def close(self) -> None:

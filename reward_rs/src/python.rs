@@ -506,6 +506,9 @@ impl From<SandboxError> for PyErr {
     }
 }
 
+/// One lane as `Executor.lanes` reports it: zygote pid, harness pid, hardening step timings.
+type LaneRow = (u32, u32, Vec<(String, f64)>);
+
 /// Sandboxed parallel executor: `workers` lanes, each a zygote and a trusted harness.
 #[pyclass(name = "Executor", module = "rlaif_tui._reward")]
 struct PyExecutor {
@@ -596,6 +599,18 @@ impl PyExecutor {
             .ok_or(SandboxError::Closed)?
             .protections();
         Ok(serde_json::to_string(p).expect("protections serialise"))
+    }
+
+    /// Per lane at start: (zygote pid, harness pid, [(hardening step, CPU seconds in the trial
+    /// child)]), for profiling.
+    #[getter]
+    fn lanes(&self) -> PyResult<Vec<LaneRow>> {
+        let ex = self.inner.as_ref().ok_or(SandboxError::Closed)?;
+        Ok(ex
+            .lanes()
+            .iter()
+            .map(|l| (l.pids.0, l.pids.1, l.hardening_s.clone()))
+            .collect())
     }
 
     /// Names of the protections "full" needs and this machine lacks.

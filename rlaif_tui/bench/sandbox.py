@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import resource
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -57,6 +60,36 @@ def time_subprocess(problems: list[dict[str, Any]], indices: range, workers: int
     return dt
 
 
+def _proc_cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def profile_pass(ex: Executor, jobs: list[dict[str, Any]]) -> dict[str, float]:
+    """CPU milliseconds per job in each process kind: the lanes (this process's Rust threads,
+    measured with nothing else running here), zygotes, harnesses and the sandboxed children."""
+    daemons = [(z, h) for z, h, _ in ex.core.lanes]
+    try:
+        before = [(_proc_cpu_s(z), _proc_cpu_s(h)) for z, h in daemons]
+    except OSError:
+        return {}
+    self0 = resource.getrusage(resource.RUSAGE_SELF)
+    outcomes = ex.run(jobs)
+    self1 = resource.getrusage(resource.RUSAGE_SELF)
+    try:
+        after = [(_proc_cpu_s(z), _proc_cpu_s(h)) for z, h in daemons]
+    except OSError:  # a lane restarted its processes meanwhile
+        return {}
+    n = len(jobs) / 1000
+    lane = (self1.ru_utime + self1.ru_stime) - (self0.ru_utime + self0.ru_stime)
+    return {
+        "lane": lane / n,
+        "zygote": sum(a[0] - b[0] for a, b in zip(after, before, strict=True)) / n,
+        "harness": sum(a[1] - b[1] for a, b in zip(after, before, strict=True)) / n,
+        "child": sum(o.cpu_s for o in outcomes) / n,
+    }
+
+
 def _split(n: int, parts: int) -> list[range]:
     edges = [n * k // parts for k in range(parts + 1)]
     return [range(edges[k], edges[k + 1]) for k in range(parts)]
@@ -99,6 +132,8 @@ def run_bench(*, programs: int, workers: int, subprocess_programs: int, json_out
             subprocess_s += time_subprocess(problems, sub_part, workers)
         canonical = ex.run([humaneval_job(p) for p in problems])
         wrong = ex.run([humaneval_wrong(p) for p in problems])
+        cpu = profile_pass(ex, jobs[: len(problems)])
+        hardening = ex.core.lanes[0][2]
     executor_per_s = n / executor_s
     inprocess_per_s = n / inprocess_s
     subprocess_per_s = subprocess_programs / subprocess_s
@@ -131,6 +166,17 @@ def run_bench(*, programs: int, workers: int, subprocess_programs: int, json_out
         "wrong_fail": wrong_fail,
         "isolation": isolation,
     }
+    if cpu:
+        console.print(
+            "CPU per job (ms): "
+            + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items())
+            + f"; in-process exec {1000 / inprocess_per_s:.2f}"
+        )
+    if hardening:
+        console.print(
+            "hardening a child (trial, CPU us): "
+            + ", ".join(f"{step} {s * 1e6:.0f}" for step, s in hardening)
+        )
     console.print(
         f"executor / in-process = {result['ratio_vs_inprocess']}x (target >= 0.3), "
         f"executor / subprocess = {result['ratio_vs_subprocess']}x (target >= 3)"

@@ -52,6 +52,16 @@ impl Default for ExecutorConfig {
     }
 }
 
+/// What a lane reports once started.
+#[derive(Clone, Debug)]
+pub struct LaneInfo {
+    pub protections: Protections,
+    /// CPU seconds of each hardening step in the lane's trial child.
+    pub hardening_s: Vec<(String, f64)>,
+    /// Zygote and harness pids at start (a lane restarts them if they misbehave).
+    pub pids: (u32, u32),
+}
+
 struct Task {
     index: usize,
     job: Arc<JobSpec>,
@@ -66,6 +76,7 @@ pub struct Executor {
     timeout_s: f64,
     threads: Vec<JoinHandle<()>>,
     protections: Protections,
+    lanes: Vec<LaneInfo>,
     root: PathBuf,
 }
 
@@ -120,7 +131,7 @@ impl Executor {
         std::fs::create_dir_all(&root)
             .map_err(|e| Error::io(format!("create {}", root.display()), e))?;
         let (tx, rx) = unbounded::<Task>();
-        let (ready_tx, ready_rx) = bounded::<Result<Protections>>(cfg.workers);
+        let (ready_tx, ready_rx) = bounded::<Result<LaneInfo>>(cfg.workers);
         let mut threads = Vec::new();
         for i in 0..cfg.workers {
             let scratch = root.join(format!("lane-{i}"));
@@ -146,7 +157,11 @@ impl Executor {
                     let mut lane = Lane::new(spec);
                     match lane.start() {
                         Ok(()) => {
-                            let _ = ready_tx.send(Ok(lane.protections.clone()));
+                            let _ = ready_tx.send(Ok(LaneInfo {
+                                protections: lane.protections.clone(),
+                                hardening_s: lane.hardening_s.clone(),
+                                pids: lane.pids,
+                            }));
                         }
                         Err(e) => {
                             let _ = ready_tx.send(Err(e));
@@ -176,19 +191,21 @@ impl Executor {
             timeout_s: cfg.limits.timeout_s,
             threads,
             protections: Protections::default(),
+            lanes: Vec::new(),
             root,
         };
-        let mut first: Option<Protections> = None;
         for _ in 0..cfg.workers {
             match ready_rx.recv() {
-                Ok(Ok(p)) => {
-                    first.get_or_insert(p);
+                Ok(Ok(info)) => {
+                    if ex.lanes.is_empty() {
+                        ex.protections = info.protections.clone();
+                    }
+                    ex.lanes.push(info);
                 }
                 Ok(Err(e)) => return Err(e),
                 Err(_) => return Err(Error::Spawn("a lane thread died while starting".into())),
             }
         }
-        ex.protections = first.unwrap_or_default();
         let level = ex.protections.level();
         if level < cfg.floor {
             return Err(Error::BelowFloor {
@@ -202,6 +219,11 @@ impl Executor {
 
     pub fn protections(&self) -> &Protections {
         &self.protections
+    }
+
+    /// What each lane reported when it started.
+    pub fn lanes(&self) -> &[LaneInfo] {
+        &self.lanes
     }
 
     pub fn isolation(&self) -> Isolation {

@@ -52,6 +52,10 @@ pub struct Lane {
     spec: LaneSpec,
     procs: Option<Procs>,
     pub protections: Protections,
+    /// CPU seconds of each hardening step in the zygote's trial child, for profiling.
+    pub hardening_s: Vec<(String, f64)>,
+    /// The pids of the zygote and the harness (for per-process CPU accounting).
+    pub pids: (u32, u32),
     pub isolation: String,
     seq: u64,
     out: TailBuffer,
@@ -88,6 +92,8 @@ impl Lane {
             isolation: "none".into(),
             seq: 0,
             cgroup: None,
+            hardening_s: Vec::new(),
+            pids: (0, 0),
         }
     }
 
@@ -139,6 +145,9 @@ impl Lane {
         self.protections = serde_json::from_value(hello.0["protections"].clone())
             .map_err(|e| Error::Spawn(format!("zygote hello: {e}")))?;
         self.protections.cgroup = in_cgroup;
+        self.hardening_s =
+            serde_json::from_value(hello.0["trial"]["harden_s"].clone()).unwrap_or_default();
+        self.pids = (procs.zygote.id(), procs.harness.id());
         self.isolation = self.protections.level().to_string();
         let hh = self.recv_h(&mut procs, deadline)?;
         if hh.get("ok") != Some(&serde_json::Value::Bool(true)) {
