@@ -28,6 +28,9 @@ class Executor:
     (`Outcome.cached`); timeouts, kills, set-up failures and runs over half the time limit are
     never stored. Identical jobs within a batch always run once.
 
+    Run as root, lane i's children run as uid = gid = `uid_base + i`; executors that must not
+    share a process budget (two trainers on one machine) take different `uid_base`s.
+
     A failing, crashing or timed-out program is an `Outcome`; exceptions (`_reward.RewardError`
     subclasses) mean broken set-up, e.g. `IsolationError` when this machine cannot give
     `isolation_floor` ("full", "partial", "minimal" or "none").
@@ -47,6 +50,7 @@ class Executor:
         isolation_floor: str = "full",
         tail_bytes: int = 4096,
         cache: _reward.RewardCache | None = None,
+        uid_base: int = 61000,
     ) -> None:
         self.timeout_s = timeout_s
         self._core: _reward.Executor | None = _reward.Executor(
@@ -64,6 +68,7 @@ class Executor:
             tail_bytes=tail_bytes,
             cache=cache,
             interpreter=f"{sys.executable} {sys.version}",
+            uid_base=uid_base,
         )
         self.cache = cache
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rlaif-reward")

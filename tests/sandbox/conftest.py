@@ -12,12 +12,15 @@ import pytest
 from rlaif_tui.reward import Executor, Outcome
 
 TIMEOUT_S = 3.0
+# Lane uids of this test session only: other sessions on the machine (CI, another engineer's
+# tests) run their own sandboxes, whose processes must not count as ours.
+UID_BASE = 200_000 + 64 * (os.getpid() % 100_000)
 
 
 @pytest.fixture(scope="session")
 def executor() -> Iterator[Executor]:
     """Two lanes, full isolation, shared by the sandbox tests (lanes start once)."""
-    with Executor(workers=2, timeout_s=TIMEOUT_S, memory_mb=256) as ex:
+    with Executor(workers=2, timeout_s=TIMEOUT_S, memory_mb=256, uid_base=UID_BASE) as ex:
         yield ex
 
 
@@ -34,7 +37,7 @@ def io_expect(ex: Executor, program: str, stdout: str) -> Outcome:
 
 def sandbox_processes(ex: Executor) -> list[dict[str, Any]]:
     """Processes running as one of the executor's lane uids, with their parent's uid."""
-    base = 61000
+    base = UID_BASE
     out = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -45,7 +48,7 @@ def sandbox_processes(ex: Executor) -> list[dict[str, Any]]:
             continue
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         uid = int(fields["Uid"].split()[0])
-        if base <= uid < base + 64:
+        if base <= uid < base + 2:
             ppid = int(fields["PPid"])
             try:
                 parent = (Path("/proc") / str(ppid) / "status").read_text()

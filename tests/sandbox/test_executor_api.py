@@ -137,6 +137,8 @@ def test_bad_limits_and_floors_raise_clear_errors() -> None:
         Executor(workers=1, timeout_s=0)
     with pytest.raises(_reward.LimitsError, match="isolation_floor"):
         Executor(workers=1, isolation_floor="maximum")
+    with pytest.raises(_reward.LimitsError, match="uid_base"):
+        Executor(workers=1, uid_base=0)
 
 
 def test_closed_executor_refuses_work() -> None:

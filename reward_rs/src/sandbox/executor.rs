@@ -120,6 +120,12 @@ pub fn parse_job(raw: &str) -> Result<(JobSpec, String)> {
 impl Executor {
     pub fn start(cfg: ExecutorConfig) -> Result<Self> {
         cfg.limits.validate()?;
+        if !(1000..=(1 << 30)).contains(&cfg.uid_base) {
+            // uid 0 would run jobs as root; system uids may own files.
+            return Err(Error::InvalidLimits(
+                "uid_base must be between 1000 and 2^30 (pick uids no account uses)".into(),
+            ));
+        }
         if cfg.workers == 0 || cfg.workers > 256 {
             return Err(Error::InvalidLimits(
                 "workers must be between 1 and 256".into(),
