@@ -15,6 +15,10 @@ class FrameError(Exception):
     """The peer closed the socket or sent something that is not a frame."""
 
 
+class PeerClosed(FrameError):
+    """The peer closed the socket."""
+
+
 def send(sock: socket.socket, obj: Any) -> None:
     data = json.dumps(obj, separators=(",", ":")).encode()
     sock.sendall(_LEN.pack(len(data)) + data)
@@ -25,7 +29,7 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
     while n:
         chunk = sock.recv(min(n, 1 << 20))
         if not chunk:
-            raise FrameError("peer closed the connection")
+            raise PeerClosed("peer closed the connection")
         chunks.append(chunk)
         n -= len(chunk)
     return b"".join(chunks)

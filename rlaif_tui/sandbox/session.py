@@ -63,6 +63,7 @@ class Session:
         self.sock = sock
         self.frame_limit = frame_limit
         self.dead = False
+        self.corrupted = False
         self.flags: set[str] = set()
         self.memory_error = False
         self.names: dict[str, str] = {}
@@ -70,12 +71,19 @@ class Session:
     def request(self, req: dict[str, Any]) -> dict[str, Any]:
         if self.dead:
             raise ChildDied("the sandboxed program is no longer running")
+        if self.corrupted:
+            raise CandidateError("the program corrupted its channel to the harness")
         try:
             frames.send(self.sock, req)
             reply = frames.recv(self.sock, self.frame_limit)
-        except (OSError, frames.FrameError):
+        except (OSError, frames.PeerClosed):
             self.dead = True
             raise ChildDied("the sandboxed program is no longer running") from None
+        except frames.FrameError:
+            # The program wrote garbage into its socket: nothing more can be trusted to line up.
+            self.corrupted = True
+            self.flags.add("channel_corrupted")
+            raise CandidateError("the program corrupted its channel to the harness") from None
         if type(reply) is not dict:
             raise CandidateError("malformed reply from the sandbox")
         return reply

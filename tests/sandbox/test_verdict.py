@@ -216,3 +216,11 @@ def test_check_partial_credit_counts_asserts(executor: Executor) -> None:
     assert (o.status, o.tests_passed, o.tests_total) == ("failed", 2, 3)
     assert o.failure is not None
     assert o.failure["line"] == 5
+
+
+def test_garbage_written_into_the_channel_fails_the_job_cleanly(executor: Executor) -> None:
+    code = "import os\ndef add(a, b):\n    os.write(3, b'\\xff' * 64)\n    return a + b\n"
+    o = run_one(executor, code, TESTS["check"])
+    assert not o.passed
+    assert o.status == "failed", o
+    assert "channel_corrupted" in o.flags
