@@ -139,4 +139,55 @@ mod tests {
         drop(cg);
         assert!(dirs.iter().all(|d| !d.exists()));
     }
+
+    #[test]
+    fn processes_in_a_lane_cgroup_share_its_memory_limit() {
+        let name = format!("rr-cgroup-oom-{}", std::process::id());
+        let Some(cg) = LaneCgroup::create(&name, 64 << 20, 64) else {
+            eprintln!("skipped: cgroup v1 memory/pids not writable here");
+            return;
+        };
+        // Four children of 32 MiB each: each fine alone, together over the 64 MiB limit.
+        let mut pids = Vec::new();
+        for _ in 0..4 {
+            let mut go = [0 as libc::c_int; 2];
+            // SAFETY: go is a valid 2-element array.
+            assert_eq!(unsafe { libc::pipe(go.as_mut_ptr()) }, 0);
+            // SAFETY: the child only waits, allocates, touches memory and sleeps, then _exits.
+            let pid = unsafe { libc::fork() };
+            if pid == 0 {
+                // Allocate only once the parent has moved us into the cgroup.
+                let mut byte = 0u8;
+                // SAFETY: reading one byte into a valid buffer.
+                unsafe { libc::read(go[0], (&mut byte as *mut u8).cast(), 1) };
+                let mut v = vec![0u8; 32 << 20];
+                for i in (0..v.len()).step_by(4096) {
+                    v[i] = 1;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                // SAFETY: leave the child without running the test harness's destructors.
+                unsafe { libc::_exit(i32::from(v[4096])) };
+            }
+            cg.add(pid as u32).unwrap();
+            // SAFETY: writing one byte to our pipe, then closing both ends we own.
+            unsafe {
+                libc::write(go[1], b"g".as_ptr().cast(), 1);
+                libc::close(go[0]);
+                libc::close(go[1]);
+            }
+            pids.push(pid);
+        }
+        let mut killed = 0;
+        for pid in pids {
+            let mut status = 0;
+            // SAFETY: waiting for our own children.
+            unsafe { libc::waitpid(pid, &mut status, 0) };
+            if libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGKILL {
+                killed += 1;
+            }
+        }
+        assert!(killed >= 1, "no child was killed");
+        assert!(cg.oom_kills() >= 1);
+        assert!(cg.max_usage() <= 64 << 20);
+    }
 }
