@@ -659,6 +659,33 @@ fn _make_job_dir(path: PathBuf) -> PyResult<()> {
     Ok(harden::make_job_dir(&path)?)
 }
 
+extern "C" {
+    // CPython's own fork hooks (what `os.fork` calls): exported by every interpreter.
+    fn PyOS_BeforeFork();
+    fn PyOS_AfterFork_Parent();
+    fn PyOS_AfterFork_Child();
+}
+
+/// Zygote only: serve the lane's jobs in Rust; returns only in a forked, hardened child (with
+/// its hardening step timings), which then runs the child runtime on fd 3.
+#[pyfunction]
+fn _zygote_serve(ctl: i32, link: i32) -> PyResult<Vec<(&'static str, f64)>> {
+    let mut fork = || {
+        // SAFETY: called with the GIL held, exactly as `os.fork` does.
+        unsafe {
+            PyOS_BeforeFork();
+            let pid = libc::fork();
+            if pid == 0 {
+                PyOS_AfterFork_Child();
+            } else {
+                PyOS_AfterFork_Parent();
+            }
+            pid
+        }
+    };
+    Ok(sandbox::zygote::serve(ctl, link, &mut fork)?)
+}
+
 /// Forked child only: apply every protection; returns (step, seconds) timings.
 #[pyfunction]
 fn _child_harden(job_dir: PathBuf, job_fd: i32) -> PyResult<Vec<(&'static str, f64)>> {
@@ -690,6 +717,7 @@ fn register_sandbox(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_zygote_adopt_pidns, m)?)?;
     m.add_function(wrap_pyfunction!(_make_job_dir, m)?)?;
     m.add_function(wrap_pyfunction!(_child_harden, m)?)?;
+    m.add_function(wrap_pyfunction!(_zygote_serve, m)?)?;
     m.add_function(wrap_pyfunction!(seccomp_denied, m)?)?;
     m.add_function(wrap_pyfunction!(landlock_abi, m)?)?;
     Ok(())

@@ -1,5 +1,8 @@
 """The zygote: a warm Python interpreter that forks one hardened child per job.
 
+Set-up and the trial child run here in Python; the per-job loop runs in Rust
+(`_reward._zygote_serve`, reward_rs/src/sandbox/zygote.rs) and returns only in a forked child.
+
 It never sees job data - no code, no tests - so no child can find another job's code or any
 test in the memory it inherits. Protocol with its lane (a `SOCK_SEQPACKET` socket on fd 0):
 the lane sends the config; the zygote answers with the protections in force; then, per job,
@@ -145,27 +148,6 @@ class Zygote:
             "exit": report["exit"],
         }
 
-    def loop(self) -> None:
-        nxt = self.fork_child()
-        while True:
-            msg = self.ctl.recv(65536)
-            if not msg:
-                os._exit(0)
-            seq = json.loads(msg)["go"]
-            pid, sock, job_dir = nxt
-            try:
-                pidfd = os.pidfd_open(pid)
-            except OSError as exc:
-                send(self.ctl, {"seq": seq, "error": f"pidfd_open: {exc}"})
-                os._exit(1)
-            socket.send_fds(self.link, [str(seq).encode()], [sock.fileno()])
-            sock.close()
-            send(self.ctl, {"seq": seq, "pid": pid}, [pidfd])
-            os.close(pidfd)
-            # Fork and harden the next child while this one runs.
-            nxt = self.fork_child()
-            send(self.ctl, {"seq": seq, **self.reap(pid, job_dir)})
-
 
 # Run inside the trial child: each entry is True when the protection held.
 TRIAL_CODE = r"""
@@ -213,7 +195,7 @@ def main() -> None:
         for name in PRELOAD:
             __import__(name)
         import rlaif_tui.sandbox.child
-        import rlaif_tui.sandbox.codec  # noqa: F401
+        import rlaif_tui.sandbox.codec
 
         gc.collect()
         # Children then never write to these objects' GC headers: fewer copy-on-write faults.
@@ -231,7 +213,17 @@ def main() -> None:
     except Exception as exc:
         send(ctl, {"ok": False, "error": f"{type(exc).__name__}: {exc}"})
         os._exit(1)
-    z.loop()
+    gc.collect()
+    gc.freeze()
+    try:
+        # Returns only in a forked, hardened child; the zygote itself loops in Rust, touching
+        # none of its Python objects between forks (so it pays few copy-on-write faults).
+        timings = _reward._zygote_serve(ctl.fileno(), link.fileno())
+    except Exception as exc:
+        os.write(2, f"zygote failed: {exc}\n".encode())
+        os._exit(1)
+    rlaif_tui.sandbox.child.serve(3, timings)
+    os._exit(0)
 
 
 def become_pid1() -> None:

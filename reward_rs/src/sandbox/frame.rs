@@ -114,6 +114,41 @@ pub fn recv_with_fds(sock: RawFd, max: usize) -> io::Result<(Vec<u8>, Vec<OwnedF
     Ok((data, fds))
 }
 
+/// Send one whole message with descriptors attached (SCM_RIGHTS); the fds stay open here.
+pub fn send_with_fds(sock: RawFd, data: &[u8], fds: &[RawFd]) -> io::Result<()> {
+    let mut cbuf = [0u64; 8];
+    let payload = std::mem::size_of_val(fds);
+    // SAFETY: CMSG_SPACE only computes a size.
+    let space = unsafe { libc::CMSG_SPACE(payload as u32) } as usize;
+    if space > std::mem::size_of_val(&cbuf) {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "too many fds"));
+    }
+    let mut iov = libc::iovec {
+        iov_base: data.as_ptr() as *mut _,
+        iov_len: data.len(),
+    };
+    // SAFETY: msghdr is plain data; the pointers refer to live buffers for the call.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.as_mut_ptr().cast();
+    msg.msg_controllen = space;
+    // SAFETY: filling the one control header the buffer has room for, with the libc macros.
+    unsafe {
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        (*c).cmsg_level = libc::SOL_SOCKET;
+        (*c).cmsg_type = libc::SCM_RIGHTS;
+        (*c).cmsg_len = libc::CMSG_LEN(payload as u32) as usize;
+        std::ptr::copy_nonoverlapping(fds.as_ptr(), libc::CMSG_DATA(c).cast::<RawFd>(), fds.len());
+    }
+    // SAFETY: msg is fully initialised above.
+    let n = unsafe { libc::sendmsg(sock, &msg, libc::MSG_NOSIGNAL) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Send one whole message on a `SOCK_SEQPACKET` socket (no descriptors).
 pub fn send_packet(sock: &impl AsRawFd, data: &[u8]) -> io::Result<()> {
     // SAFETY: data is a valid buffer; MSG_NOSIGNAL turns a dead peer into EPIPE, not SIGPIPE.
@@ -155,6 +190,33 @@ mod tests {
         assert_eq!(r.take().unwrap(), None);
         let mut cur = std::io::Cursor::new(wire);
         assert_eq!(read_frame(&mut cur).unwrap(), b"hello");
+    }
+
+    #[test]
+    fn descriptors_cross_a_seqpacket_socket() {
+        let mut fds = [0; 2];
+        // SAFETY: fds is a valid 2-element array.
+        let rc = unsafe {
+            libc::socketpair(
+                libc::AF_UNIX,
+                libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+                0,
+                fds.as_mut_ptr(),
+            )
+        };
+        assert_eq!(rc, 0);
+        let (a, b) = (fds[0], fds[1]);
+        let file = std::fs::File::open("/dev/null").unwrap();
+        send_with_fds(a, b"hello", &[file.as_raw_fd()]).unwrap();
+        let (data, got) = recv_with_fds(b, 64).unwrap();
+        assert_eq!(data, b"hello");
+        assert_eq!(got.len(), 1);
+        assert_ne!(got[0].as_raw_fd(), file.as_raw_fd());
+        // SAFETY: closing the two ends we created.
+        unsafe {
+            libc::close(a);
+            libc::close(b);
+        }
     }
 
     #[test]

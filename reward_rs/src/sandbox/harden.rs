@@ -215,6 +215,11 @@ pub fn new_pid_namespace() -> Result<()> {
     }
 }
 
+/// The scratch root `zygote_setup` was given.
+pub fn scratch_root() -> Option<PathBuf> {
+    STATE.get().map(|s| s.cfg.scratch_root.clone())
+}
+
 /// The protections `zygote_setup` found, if it ran.
 pub fn protections() -> Option<Protections> {
     STATE.get().map(|s| s.prot.clone())

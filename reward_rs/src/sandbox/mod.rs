@@ -62,6 +62,7 @@ pub mod probe;
 pub mod procs;
 pub mod rules;
 pub mod seccomp;
+pub mod zygote;
 
 pub use error::{Error, Result};
 pub use executor::{Executor, ExecutorConfig};
