@@ -7,6 +7,7 @@
 pub mod advantage;
 pub mod cache;
 pub mod error;
+pub mod sandbox;
 
 #[cfg(feature = "python")]
 mod python;

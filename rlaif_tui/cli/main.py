@@ -7,6 +7,7 @@ from __future__ import annotations
 import typer
 
 from rlaif_tui import __version__
+from rlaif_tui.cli import bench, sandbox
 
 app = typer.Typer(
     name="rlaif",
@@ -29,3 +30,11 @@ def main(
     ),
 ) -> None:
     """rlaif: train, serve, evaluate and benchmark code models."""
+
+
+app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(bench.app, name="bench")
+
+
+if __name__ == "__main__":
+    app()

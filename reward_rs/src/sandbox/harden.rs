@@ -1,0 +1,532 @@
+//! Hardening steps run by the zygote (once) and by each forked child (before any candidate code).
+//!
+//! The zygote is a Python process that never holds job data; it calls [`zygote_setup`] once,
+//! then per job [`new_pid_namespace`] and `os.fork()`, and the child calls [`harden_child`].
+//! Forking through `os.fork()` keeps CPython's own before/after-fork handling correct.
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+use super::error::{Error, Result};
+use super::limits::Limits;
+use super::probe::{self, Protections};
+use super::rules::{self, FsRules};
+use super::seccomp;
+
+/// Sent by the lane (plus paths the zygote adds) before the zygote forks anything.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ZygoteConfig {
+    pub lane: usize,
+    /// Directory holding the per-job scratch directories (a tmpfs is mounted on it).
+    pub scratch_root: PathBuf,
+    pub limits: Limits,
+    /// uid = gid the children run as when the zygote is root.
+    pub uid: u32,
+    /// Trees a child may read: the stdlib, lib-dynload, system libraries.
+    pub read_paths: Vec<PathBuf>,
+    /// Files a child may read and write (`/dev/null`).
+    pub write_files: Vec<PathBuf>,
+}
+
+struct ZygoteState {
+    cfg: ZygoteConfig,
+    prot: Protections,
+    /// The child's small addition to the filter the zygote installed on itself.
+    seccomp_child: Vec<seccompiler::BpfProgram>,
+    /// Keep CAP_DAC_READ_SEARCH after dropping root: the stdlib may sit under a 0700 home
+    /// (pyenv in /root). Only while Landlock confines every read to the allowed trees.
+    keep_dac_search: bool,
+    cap_last: u32,
+}
+
+static STATE: OnceLock<ZygoteState> = OnceLock::new();
+/// The zygote's own PID namespace, to reset `pid_for_children` before each new namespace.
+static OWN_PIDNS: OnceLock<OwnedFd> = OnceLock::new();
+
+fn check(rc: libc::c_int, step: &'static str) -> Result<()> {
+    if rc < 0 {
+        Err(Error::Harden {
+            step,
+            source: std::io::Error::last_os_error(),
+        })
+    } else {
+        Ok(())
+    }
+}
+
+fn cstr(p: &Path) -> Result<CString> {
+    CString::new(p.as_os_str().as_bytes())
+        .map_err(|_| Error::Spawn(format!("path contains NUL: {}", p.display())))
+}
+
+fn write_file(path: &str, data: &str) -> std::io::Result<()> {
+    std::fs::write(path, data)
+}
+
+/// Namespaces, a private mount tree and the scratch tmpfs for the whole lane; compiles the
+/// seccomp filter. Returns the protections its children will get.
+pub fn zygote_setup(cfg: ZygoteConfig) -> Result<Protections> {
+    cfg.limits.validate()?;
+    let root = probe::is_root();
+    let mut p = Protections {
+        rlimits: true,
+        no_new_privs: true,
+        ..Protections::default()
+    };
+    // SAFETY: plain syscalls on the calling process.
+    unsafe {
+        if root {
+            p.net_namespace = libc::unshare(libc::CLONE_NEWNET) == 0;
+            p.mount_ipc_uts_namespaces =
+                libc::unshare(libc::CLONE_NEWNS | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS) == 0;
+        } else {
+            // SAFETY: getuid/getgid never fail.
+            let (uid, gid) = (libc::getuid(), libc::getgid());
+            let all = libc::CLONE_NEWUSER
+                | libc::CLONE_NEWNET
+                | libc::CLONE_NEWNS
+                | libc::CLONE_NEWIPC
+                | libc::CLONE_NEWUTS;
+            if libc::unshare(all) == 0 {
+                write_file("/proc/self/setgroups", "deny")
+                    .and_then(|_| write_file("/proc/self/uid_map", &format!("0 {uid} 1")))
+                    .and_then(|_| write_file("/proc/self/gid_map", &format!("0 {gid} 1")))
+                    .map_err(|e| Error::io("writing user namespace maps", e))?;
+                p.user_namespace = true;
+                p.net_namespace = true;
+                p.mount_ipc_uts_namespaces = true;
+            }
+        }
+        if p.mount_ipc_uts_namespaces {
+            let slash = CString::new("/").unwrap();
+            check(
+                libc::mount(
+                    std::ptr::null(),
+                    slash.as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_REC | libc::MS_PRIVATE,
+                    std::ptr::null(),
+                ),
+                "make mounts private",
+            )?;
+            let target = cstr(&cfg.scratch_root)?;
+            let fstype = CString::new("tmpfs").unwrap();
+            let opts = CString::new(format!(
+                "size={}m,nr_inodes=16384,mode=0711",
+                cfg.limits.disk_mb
+            ))
+            .unwrap();
+            p.tmpfs_scratch = libc::mount(
+                fstype.as_ptr(),
+                target.as_ptr(),
+                fstype.as_ptr(),
+                libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+                opts.as_ptr().cast(),
+            ) == 0;
+        }
+    }
+    if root || p.user_namespace {
+        if root {
+            let fd = open_own_pidns()?;
+            let _ = OWN_PIDNS.set(fd);
+        }
+        // Creating a namespace sets only `pid_for_children`; check that we may, then reset.
+        // Unprivileged: the zygote's next fork becomes pid 1 of this namespace and adopts it
+        // (see `adopt_pid_namespace`), so per-job namespaces nest under one it owns.
+        p.pid_namespace = if root {
+            new_pid_namespace().is_ok()
+        } else {
+            // SAFETY: unshare on the calling process.
+            unsafe { libc::unshare(libc::CLONE_NEWPID) == 0 }
+        };
+    }
+    p.uid_drop = root;
+    p.landlock_abi = probe::landlock_abi();
+    p.landlock_fs = p.landlock_abi >= 1;
+    p.landlock_net = p.landlock_abi >= 4;
+    p.landlock_scope = p.landlock_abi >= 6;
+    // The zygote is expendable (its lane restarts it): the OOM killer should pick it and its
+    // children before anything else; children inherit the score, so none pays for the write.
+    let _ = write_file("/proc/self/oom_score_adj", "1000");
+    // Last: the filter refuses `mount`, which the set-up above needed.
+    let child_programs = if probe::seccomp_available() {
+        match (seccomp::build(), seccomp::build_child()) {
+            (Ok(zygote), Ok(child)) => {
+                seccomp::apply(&zygote)?;
+                Some(child)
+            }
+            _ => None,
+        }
+    } else {
+        None
+    };
+    p.seccomp = child_programs.is_some();
+    let cap_last = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(40);
+    let state = ZygoteState {
+        keep_dac_search: root && p.landlock_fs,
+        cfg,
+        prot: p.clone(),
+        seccomp_child: child_programs.unwrap_or_default(),
+        cap_last,
+    };
+    STATE
+        .set(state)
+        .map_err(|_| Error::Spawn("zygote_setup called twice".into()))?;
+    Ok(p)
+}
+
+fn open_own_pidns() -> Result<OwnedFd> {
+    let path = CString::new("/proc/self/ns/pid").unwrap();
+    // SAFETY: opening a namespace file read-only.
+    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    check(fd, "open /proc/self/ns/pid")?;
+    // SAFETY: fd was just opened and is owned here.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Unprivileged zygotes: after `unshare(CLONE_NEWPID)` and one fork, the new pid 1 adopts its
+/// namespace so later per-job namespaces nest inside one its user namespace owns.
+pub fn adopt_pid_namespace() -> Result<()> {
+    let fd = open_own_pidns()?;
+    OWN_PIDNS
+        .set(fd)
+        .map_err(|_| Error::Spawn("PID namespace adopted twice".into()))
+}
+
+/// Make the next fork of the calling process pid 1 of a fresh PID namespace.
+pub fn new_pid_namespace() -> Result<()> {
+    // SAFETY: setns/unshare on the calling process; fd is a live namespace descriptor.
+    unsafe {
+        if let Some(fd) = OWN_PIDNS.get() {
+            check(
+                libc::setns(fd.as_raw_fd(), libc::CLONE_NEWPID),
+                "setns(own pid namespace)",
+            )?;
+        }
+        check(libc::unshare(libc::CLONE_NEWPID), "unshare(CLONE_NEWPID)")
+    }
+}
+
+/// The scratch root `zygote_setup` was given.
+pub fn scratch_root() -> Option<PathBuf> {
+    STATE.get().map(|s| s.cfg.scratch_root.clone())
+}
+
+/// The protections `zygote_setup` found, if it ran.
+pub fn protections() -> Option<Protections> {
+    STATE.get().map(|s| s.prot.clone())
+}
+
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: libc::c_int,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+const CAP_DAC_READ_SEARCH: u32 = 2;
+
+fn set_caps(keep: u64) -> Result<()> {
+    let hdr = CapHeader {
+        version: 0x2008_0522,
+        pid: 0,
+    };
+    let lo = CapData {
+        effective: keep as u32,
+        permitted: keep as u32,
+        inheritable: 0,
+    };
+    let hi = CapData {
+        effective: (keep >> 32) as u32,
+        permitted: (keep >> 32) as u32,
+        inheritable: 0,
+    };
+    let data = [lo, hi];
+    // SAFETY: capset with a v3 header and two data words, as the ABI requires.
+    let rc = unsafe { libc::syscall(libc::SYS_capset, &hdr, data.as_ptr()) };
+    check(rc as libc::c_int, "capset")
+}
+
+/// Run in the freshly forked child, before it receives any code. Applies every protection the
+/// zygote promised or fails (the child then exits without running anything). Returns how long
+/// each step took, in CPU seconds, for profiling.
+pub fn harden_child(job_dir: &Path, job_fd: RawFd) -> Result<Vec<(&'static str, f64)>> {
+    let st = STATE
+        .get()
+        .ok_or_else(|| Error::Spawn("zygote_setup was not called".into()))?;
+    let mut times = Vec::with_capacity(8);
+    let mut t = thread_cpu_seconds();
+    let mut lap = |name: &'static str, times: &mut Vec<(&'static str, f64)>| {
+        let now = thread_cpu_seconds();
+        times.push((name, now - t));
+        t = now;
+    };
+    let job_dir_c = cstr(job_dir)?;
+    // SAFETY: syscalls on the calling (single-threaded, just forked) process with valid
+    // arguments; fds named here are owned by this process.
+    unsafe {
+        // Own session and process group: kill(0, ...) reaches nobody outside.
+        check(libc::setsid(), "setsid")?;
+        let devnull = CString::new("/dev/null").unwrap();
+        let nfd = libc::open(devnull.as_ptr(), libc::O_RDWR);
+        check(nfd, "open /dev/null")?;
+        check(libc::dup2(nfd, 0), "dup2 stdin")?;
+        if job_fd != 3 {
+            check(libc::dup2(job_fd, 3), "dup2 job socket")?;
+        }
+        check(
+            libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32) as libc::c_int,
+            "close_range",
+        )?;
+        lap("fds", &mut times);
+        check(libc::chdir(job_dir_c.as_ptr()), "chdir scratch")?;
+        for (res, v) in st.cfg.limits.rlimits() {
+            let lim = libc::rlimit {
+                rlim_cur: v,
+                rlim_max: v,
+            };
+            check(libc::setrlimit(res, &lim), "setrlimit")?;
+        }
+        lap("rlimits", &mut times);
+        let keep: u64 = if st.keep_dac_search {
+            1 << CAP_DAC_READ_SEARCH
+        } else {
+            0
+        };
+        if st.prot.uid_drop || st.prot.user_namespace {
+            for cap in 0..=st.cap_last {
+                if keep & (1u64 << cap) == 0 {
+                    check(
+                        libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0),
+                        "drop bounding caps",
+                    )?;
+                }
+            }
+        }
+        if st.prot.uid_drop {
+            let id = st.cfg.uid;
+            check(libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0), "keepcaps")?;
+            check(libc::setgroups(0, std::ptr::null()), "setgroups")?;
+            check(libc::setresgid(id, id, id), "setresgid")?;
+            check(libc::setresuid(id, id, id), "setresuid")?;
+            if libc::getuid() != id || libc::geteuid() != id {
+                return Err(Error::Harden {
+                    step: "setresuid",
+                    source: std::io::Error::other("uid unchanged"),
+                });
+            }
+        }
+        if st.prot.uid_drop || st.prot.user_namespace {
+            set_caps(keep)?;
+            check(
+                libc::prctl(
+                    libc::PR_CAP_AMBIENT,
+                    libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
+                    0,
+                    0,
+                    0,
+                ),
+                "clear ambient caps",
+            )?;
+        }
+        // After the uid change (which clears it): the job dies with its zygote, whatever it
+        // is doing, so no job outlives a lane that is restarted or shut down.
+        check(
+            libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            ),
+            "pdeathsig",
+        )?;
+        check(
+            libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0),
+            "no_new_privs",
+        )?;
+        check(libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0), "dumpable")?;
+        lap("privileges", &mut times);
+    }
+    if st.prot.landlock_fs {
+        let fs = FsRules {
+            read: rules::existing(st.cfg.read_paths.iter().cloned()),
+            write_files: rules::existing(st.cfg.write_files.iter().cloned()),
+            scratch: job_dir.to_path_buf(),
+        };
+        rules::restrict(&fs, st.prot.landlock_abi)?;
+        lap("landlock", &mut times);
+    }
+    if st.prot.seccomp {
+        seccomp::apply(&st.seccomp_child)?;
+        lap("seccomp", &mut times);
+    }
+    Ok(times)
+}
+
+/// CPU time of the calling thread: what a hardening step costs, whatever the machine's load.
+fn thread_cpu_seconds() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a valid timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+/// Create a job's scratch directory, owned by the lane's uid, mode 0700.
+pub fn make_job_dir(path: &Path) -> Result<()> {
+    let st = STATE
+        .get()
+        .ok_or_else(|| Error::Spawn("zygote_setup was not called".into()))?;
+    std::fs::create_dir(path).map_err(|e| Error::io(format!("create {}", path.display()), e))?;
+    let c = cstr(path)?;
+    // SAFETY: chown/chmod on a path we just created.
+    unsafe {
+        if st.prot.uid_drop {
+            check(
+                libc::chown(c.as_ptr(), st.cfg.uid, st.cfg.uid),
+                "chown scratch",
+            )?;
+        }
+        check(libc::chmod(c.as_ptr(), 0o700), "chmod scratch")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+
+    fn wait_code(pid: libc::pid_t) -> i32 {
+        let mut status = 0;
+        // SAFETY: waiting for our own child.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        if libc::WIFEXITED(status) {
+            libc::WEXITSTATUS(status)
+        } else {
+            -libc::WTERMSIG(status)
+        }
+    }
+
+    /// The whole child hardening, applied for real: a throwaway process plays the zygote (its
+    /// namespaces, tmpfs and seccomp filter die with it) and forks a hardened child that checks
+    /// from inside what it can no longer do.
+    #[test]
+    fn hardened_child_is_confined() {
+        if !probe::is_root() || probe::landlock_abi() == 0 {
+            eprintln!("skipped: needs root and Landlock");
+            return;
+        }
+        let base = std::env::temp_dir().join(format!("rr-harden-{}", std::process::id()));
+        let lane = base.join("lane");
+        std::fs::create_dir_all(&lane).unwrap();
+        let outside = base.join("outside.txt");
+        std::fs::write(&outside, b"original").unwrap();
+        let uid = 61_999;
+        let cfg = ZygoteConfig {
+            lane: 0,
+            scratch_root: lane.clone(),
+            limits: Limits::default(),
+            uid,
+            read_paths: vec!["/usr/lib".into(), "/lib".into()],
+            write_files: vec!["/dev/null".into()],
+        };
+        let c = |p: &Path| CString::new(p.as_os_str().as_bytes()).unwrap();
+        let (outside_c, passwd_c) = (c(&outside), c(Path::new("/etc/passwd")));
+        // SAFETY: the forked processes only make syscalls and allocate (glibc resets its malloc
+        // locks in a fork child); neither prints nor returns into the test harness.
+        let zygote = unsafe { libc::fork() };
+        if zygote == 0 {
+            let code = (|| -> i32 {
+                let Ok(p) = zygote_setup(cfg) else { return 10 };
+                if !(p.pid_namespace && p.uid_drop && p.seccomp && p.landlock_fs) {
+                    return 11;
+                }
+                let job = lane.join("job-1");
+                if make_job_dir(&job).is_err() || new_pid_namespace().is_err() {
+                    return 12;
+                }
+                let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+                // SAFETY: as above.
+                let child = unsafe { libc::fork() };
+                if child == 0 {
+                    drop(a);
+                    let code = (|| -> i32 {
+                        if harden_child(&job, b.as_raw_fd()).is_err() {
+                            return 20;
+                        }
+                        // SAFETY: plain syscalls on our own process and on paths we own.
+                        unsafe {
+                            if libc::getpid() != 1 {
+                                return 21;
+                            }
+                            if libc::getuid() != uid || libc::geteuid() != uid {
+                                return 22;
+                            }
+                            if libc::open(outside_c.as_ptr(), libc::O_WRONLY) >= 0 {
+                                return 23;
+                            }
+                            if libc::open(passwd_c.as_ptr(), libc::O_RDONLY) >= 0 {
+                                return 24;
+                            }
+                            if libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0) >= 0 {
+                                return 25;
+                            }
+                            if libc::fcntl(3, libc::F_GETFD) < 0
+                                || libc::fcntl(5, libc::F_GETFD) >= 0
+                            {
+                                return 26;
+                            }
+                            let mut lim = libc::rlimit {
+                                rlim_cur: 0,
+                                rlim_max: 0,
+                            };
+                            libc::getrlimit(libc::RLIMIT_NPROC, &mut lim);
+                            if lim.rlim_max != Limits::default().nproc {
+                                return 27;
+                            }
+                            if libc::unshare(libc::CLONE_NEWUSER) == 0 {
+                                return 28;
+                            }
+                        }
+                        if std::fs::write("inside.txt", b"ok").is_err() {
+                            return 29;
+                        }
+                        0
+                    })();
+                    // SAFETY: leave the forked child without unwinding into the test.
+                    unsafe { libc::_exit(code) };
+                }
+                drop(b);
+                wait_code(child)
+            })();
+            // SAFETY: as above.
+            unsafe { libc::_exit(code) };
+        }
+        let code = wait_code(zygote);
+        assert_eq!(std::fs::read(&outside).unwrap(), b"original");
+        std::fs::remove_dir_all(&base).unwrap();
+        assert_eq!(
+            code, 0,
+            "hardening check {code} failed (see the numbered checks)"
+        );
+    }
+}

@@ -1,0 +1,42 @@
+"""`rlaif bench sandbox`."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    help="Benchmarks that print measured ratios against baselines run alongside.",
+    no_args_is_help=True,
+)
+
+
+@app.command("sandbox")
+def sandbox(
+    json_out: bool = typer.Option(False, "--json", help="End with one JSON line of the results."),
+    programs: int = typer.Option(
+        1000, "--programs", min=164, help="Programs per approach (>= 164)."
+    ),
+    workers: int = typer.Option(
+        0, "--workers", min=0, help="Executor lanes (0: two per core, to hide each lane's latency)."
+    ),
+    subprocess_programs: int = typer.Option(
+        200,
+        "--subprocess-programs",
+        min=20,
+        help="Programs for the slow fresh-subprocess baseline.",
+    ),
+) -> None:
+    """Executor vs in-process exec vs one fresh python per program, on HumanEval."""
+    import os
+
+    from rlaif_tui.bench.sandbox import run_bench
+
+    workers = workers or 2 * (os.cpu_count() or 1)
+    raise typer.Exit(
+        run_bench(
+            programs=programs,
+            workers=workers,
+            subprocess_programs=subprocess_programs,
+            json_out=json_out,
+        )
+    )
