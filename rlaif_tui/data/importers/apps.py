@@ -12,8 +12,9 @@ strings) or from the original directory tree (one directory per problem holding
   LeetCode-style class (a suffix exposes it as a function). JSON turned integer dict keys
   into strings; as the harness does, they are turned back.
 - The prompt is the paper's format (QUESTION, the question, any starter code, the call
-  format, ANSWER); the program is a prelude of the imports the APPS harness provides, then
-  the completion. The reference is the first solution.
+  format, ANSWER); the program is a prelude of the standard-library imports the APPS harness
+  provides (not numpy: the sandbox runs the standard library only), then the completion.
+  The reference is the first solution.
 - difficulty: introductory 2, interview 3, competition 5. Problems without test cases are
   skipped (and reported).
 """
@@ -50,10 +51,6 @@ from heapq import heapify, heappop, heappush, heappushpop, heapreplace, nlargest
 from itertools import accumulate, combinations, permutations, product
 from math import ceil, cos, exp, fabs, floor, gcd, log, log2, sin, sqrt, tan
 from typing import List, Tuple
-try:
-    import numpy as np
-except ImportError:
-    pass
 """
 
 # Trusted: runs in the test harness, never in the candidate's process.
