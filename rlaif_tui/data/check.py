@@ -48,7 +48,17 @@ class ProblemCheck:
         for label, outcome in (("hidden", self.reference), ("public", self.public)):
             if outcome is not None and not outcome.get("passed"):
                 parts.append(f"{label} tests: {_failure_text(outcome)}")
+                if outcome.get("status") == "timeout":
+                    parts[-1] += " (a longer --timeout may help)"
         return "; ".join(parts) or "ok"
+
+    @property
+    def flags(self) -> list[str]:
+        """Sandbox flags on the reference's runs, e.g. `test_uses_candidate_helper`."""
+        found: set[str] = set()
+        for outcome in (self.reference, self.public):
+            found.update((outcome or {}).get("flags") or [])
+        return sorted(found)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +68,7 @@ class ProblemCheck:
             "reference": self.reference,
             "public": self.public,
             "passing_mutants": self.passing_mutants,
+            "flags": self.flags,
         }
 
 

@@ -89,6 +89,9 @@ def check(
     for result in results:
         if result.verdict in ("broken", "weak"):
             print(f"{result.verdict:<8}{result.id}  {result.describe()}", file=out)
+        elif result.flags:
+            # Passed, but the sandbox says part of the verdict was decided with less protection.
+            print(f"{'flagged':<8}{result.id}  {', '.join(result.flags)}", file=out)
     counts = Counter(r.verdict for r in results)
     print(
         f"{path}: checked {len(results)} problems in {elapsed:.1f} s: "
