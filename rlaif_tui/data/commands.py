@@ -65,8 +65,13 @@ def check(
     report: Path | None = None,
     out: TextIO | None = None,
 ) -> int:
-    """Run references and trivial wrong answers; list broken and weak problems; 1 if any."""
+    """Run references and trivial wrong answers; list broken and weak problems.
+
+    Exit code: 0 all fine, 1 broken or weak problems (or an unreadable file), 2 the sandbox
+    could not start.
+    """
     out = out or sys.stdout
+    from rlaif_tui._reward import RewardError
     from rlaif_tui.data.check import check_problems, executor_runner
 
     try:
@@ -81,8 +86,14 @@ def check(
         print(f"\r  {done}/{total} sandbox runs", end="", file=sys.stderr, flush=True)
 
     start = time.perf_counter()
-    with executor_runner(workers=workers, timeout_s=timeout_s, memory_mb=memory_mb) as run:
-        results = check_problems(problems, run, progress=progress if sys.stderr.isatty() else None)
+    try:
+        with executor_runner(workers=workers, timeout_s=timeout_s, memory_mb=memory_mb) as run:
+            results = check_problems(
+                problems, run, progress=progress if sys.stderr.isatty() else None
+            )
+    except RewardError as exc:  # e.g. IsolationError: this machine cannot sandbox as required
+        print(f"the sandbox could not run: {type(exc).__name__}: {exc}", file=out)
+        return 2
     elapsed = time.perf_counter() - start
     if sys.stderr.isatty():
         print(file=sys.stderr)
