@@ -156,9 +156,8 @@ def check_problems(
 def executor_runner(
     workers: int = 2, timeout_s: float = 5.0, memory_mb: int = 256
 ) -> Iterator[Runner]:
-    """A `Runner` backed by the sandbox executor (`rlaif_tui.reward.Executor`)."""
-    # Lands with the sandbox (issue 2); until then `rlaif data check` cannot run.
-    from rlaif_tui.reward import Executor  # type: ignore[import-not-found,unused-ignore]
+    """A `Runner` backed by the sandbox executor (`rlaif_tui.reward.Executor`), started once."""
+    from rlaif_tui.reward import Executor
 
     with Executor(workers=workers, timeout_s=timeout_s, memory_mb=memory_mb) as executor:
 
