@@ -7,7 +7,7 @@ from __future__ import annotations
 import typer
 
 from rlaif_tui import __version__
-from rlaif_tui.cli import bench, sandbox
+from rlaif_tui.cli import bench, data, sandbox
 
 app = typer.Typer(
     name="rlaif",
@@ -34,6 +34,7 @@ def main(
 
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(bench.app, name="bench")
+app.add_typer(data.app, name="data")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Problems: the schema, loading with line-level errors, importers and the bundled sets."""
 
+from rlaif_tui.data.bundled import PROBLEMS_DIR, bundled_path, bundled_problems
 from rlaif_tui.data.schema import (
     AssertsTests,
     CheckTests,
@@ -10,9 +11,11 @@ from rlaif_tui.data.schema import (
     Tests,
     dump_problems,
     load_problems,
+    read_problems,
 )
 
 __all__ = [
+    "PROBLEMS_DIR",
     "AssertsTests",
     "CheckTests",
     "IoCase",
@@ -20,6 +23,9 @@ __all__ = [
     "Problem",
     "ProblemError",
     "Tests",
+    "bundled_path",
+    "bundled_problems",
     "dump_problems",
     "load_problems",
+    "read_problems",
 ]

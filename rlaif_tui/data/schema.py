@@ -65,7 +65,13 @@ class Problem(_Strict):
     public_tests: Tests | None = None
     """The only tests a prompt or a filter may see."""
     reference: str | None = None
-    """A solution that passes `tests`: `prompt + reference` for function problems."""
+    """A completion that passes `tests`: `program(reference)` is the reference program."""
+    program_prefix: str | None = None
+    """Code the completion is appended to. None: the prompt itself for function problems (the
+    prompt is code, a signature and docstring) and nothing for stdin/stdout problems (the
+    prompt is prose). Set it when the prompt is prose but the program needs a prelude."""
+    program_suffix: str | None = None
+    """Code appended after the completion, e.g. a function exposing `Solution().method`."""
     difficulty: int | None = Field(None, ge=1, le=5)
     split: Literal["train", "heldout"] = "train"
     source: str | None = None
@@ -82,8 +88,15 @@ class Problem(_Strict):
             )
         return self
 
+    def program(self, completion: str) -> str:
+        """The program that runs for `completion`: prefix + completion + suffix."""
+        prefix = self.program_prefix
+        if prefix is None:
+            prefix = "" if self.entry_point is None else self.prompt
+        return prefix + completion + (self.program_suffix or "")
+
     def job(self, code: str, tests: Tests | None = None) -> dict[str, Any]:
-        """The sandbox job that runs `code` against this problem's hidden tests."""
+        """The sandbox job that runs the program `code` (see `program`) against the hidden tests."""
         spec = tests if tests is not None else self.tests
         return {"id": self.id, "code": code, "tests": spec.model_dump(exclude_defaults=False)}
 
@@ -102,10 +115,14 @@ def _iter_lines(path: Path) -> Iterator[tuple[int, str]]:
         raise ProblemError(f"{path}: cannot read problems: {exc.strerror or exc}") from exc
 
 
-def load_problems(path: str | Path, *, split: str | None = None) -> list[Problem]:
-    """Read a problems JSONL file, failing with `file:line: field: message` on bad input."""
+def read_problems(path: str | Path) -> tuple[list[tuple[int, Problem]], list[str]]:
+    """Parse a problems JSONL file into `(line number, problem)` pairs and error lines.
+
+    Every bad line is reported (`file:line: field: message`), not just the first; a line
+    whose id repeats an earlier one is an error too.
+    """
     path = Path(path)
-    problems: list[Problem] = []
+    problems: list[tuple[int, Problem]] = []
     errors: list[str] = []
     seen: dict[str, int] = {}
     for number, line in _iter_lines(path):
@@ -122,11 +139,16 @@ def load_problems(path: str | Path, *, split: str | None = None) -> list[Problem
             )
             continue
         seen[problem.id] = number
-        if split is None or problem.split == split:
-            problems.append(problem)
+        problems.append((number, problem))
+    return problems, errors
+
+
+def load_problems(path: str | Path, *, split: str | None = None) -> list[Problem]:
+    """Read a problems JSONL file, failing with `file:line: field: message` on bad input."""
+    numbered, errors = read_problems(path)
     if errors:
         raise ProblemError("\n".join(errors))
-    return problems
+    return [p for _, p in numbered if split is None or p.split == split]
 
 
 def dump_problems(problems: list[Problem], path: str | Path) -> None:

@@ -1,0 +1,167 @@
+"""`rlaif data check`: run every reference solution, and trivial wrong answers, in the sandbox.
+
+A problem is
+- `broken` when its reference fails the hidden tests (or the public tests): the tests, or the
+  reference, are wrong, and any reward computed from them is noise;
+- `weak` when a trivial wrong answer (`rlaif_tui.data.mutants`) passes the hidden tests: a policy
+  can earn the reward without solving anything;
+- `unchecked` when it has no reference;
+- `ok` otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from rlaif_tui.data.mutants import mutant_programs
+from rlaif_tui.data.schema import Problem
+
+Runner = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
+"""Runs sandbox jobs, returning one outcome dict (docs/architecture.md) per job, in order."""
+
+Verdict = Literal["ok", "broken", "weak", "unchecked"]
+
+
+@dataclass
+class ProblemCheck:
+    """What `rlaif data check` found for one problem."""
+
+    id: str
+    verdict: Verdict
+    reference: dict[str, Any] | None = None
+    """The reference's outcome on the hidden tests."""
+    public: dict[str, Any] | None = None
+    """The reference's outcome on the public tests, when there are any."""
+    passing_mutants: list[str] = field(default_factory=list)
+    """Trivial wrong answers that pass the hidden tests."""
+
+    def describe(self) -> str:
+        """One line saying why the verdict was reached."""
+        if self.verdict == "weak":
+            return "hidden tests pass for: " + ", ".join(self.passing_mutants)
+        if self.verdict == "unchecked":
+            return "no reference solution"
+        parts = []
+        for label, outcome in (("hidden", self.reference), ("public", self.public)):
+            if outcome is not None and not outcome.get("passed"):
+                parts.append(f"{label} tests: {_failure_text(outcome)}")
+                if outcome.get("status") == "timeout":
+                    parts[-1] += " (a longer --timeout may help)"
+        return "; ".join(parts) or "ok"
+
+    @property
+    def flags(self) -> list[str]:
+        """Sandbox flags on the reference's runs, e.g. `test_uses_candidate_helper`."""
+        found: set[str] = set()
+        for outcome in (self.reference, self.public):
+            found.update((outcome or {}).get("flags") or [])
+        return sorted(found)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "verdict": self.verdict,
+            "why": self.describe(),
+            "reference": self.reference,
+            "public": self.public,
+            "passing_mutants": self.passing_mutants,
+            "flags": self.flags,
+        }
+
+
+def _failure_text(outcome: dict[str, Any]) -> str:
+    status = outcome.get("status", "?")
+    counts = f"{outcome.get('tests_passed', '?')}/{outcome.get('tests_total', '?')} passed"
+    failure = outcome.get("failure") or {}
+    detail = ""
+    if failure:
+        detail = (
+            f"test {failure.get('test')}: {failure.get('type', '')}: {failure.get('message', '')}"
+        )
+    elif outcome.get("message"):
+        detail = str(outcome["message"])
+    detail = " ".join(detail.split())[:200]
+    return f"{status} ({counts}){', ' + detail if detail else ''}"
+
+
+@dataclass
+class _Planned:
+    problem: Problem
+    reference: int | None = None
+    public: int | None = None
+    mutants: dict[str, int] = field(default_factory=dict)
+
+
+def _plan(problems: Sequence[Problem]) -> tuple[list[_Planned], list[dict[str, Any]]]:
+    plans: list[_Planned] = []
+    jobs: list[dict[str, Any]] = []
+
+    def add(job: dict[str, Any], suffix: str) -> int:
+        jobs.append({**job, "id": f"{job['id']}#{suffix}"})
+        return len(jobs) - 1
+
+    for problem in problems:
+        plan = _Planned(problem)
+        plans.append(plan)
+        if problem.reference is None:
+            continue
+        program = problem.program(problem.reference)
+        plan.reference = add(problem.job(program), "reference")
+        if problem.public_tests is not None:
+            plan.public = add(problem.job(program, problem.public_tests), "public")
+        for name, mutant in mutant_programs(problem).items():
+            plan.mutants[name] = add(problem.job(mutant), f"mutant:{name}")
+    return plans, jobs
+
+
+def check_problems(
+    problems: Sequence[Problem],
+    run: Runner,
+    *,
+    batch_size: int = 512,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[ProblemCheck]:
+    """Check every problem; `run` executes jobs (see `executor_runner`) in batches."""
+    plans, jobs = _plan(problems)
+    outcomes: list[dict[str, Any]] = []
+    for start in range(0, len(jobs), batch_size):
+        batch = jobs[start : start + batch_size]
+        got = run(batch)
+        if len(got) != len(batch):
+            raise RuntimeError(f"the sandbox returned {len(got)} outcomes for {len(batch)} jobs")
+        outcomes += got
+        if progress is not None:
+            progress(len(outcomes), len(jobs))
+    results: list[ProblemCheck] = []
+    for plan in plans:
+        if plan.reference is None:
+            results.append(ProblemCheck(plan.problem.id, "unchecked"))
+            continue
+        reference = outcomes[plan.reference]
+        public = outcomes[plan.public] if plan.public is not None else None
+        passing = [name for name, i in plan.mutants.items() if outcomes[i].get("passed")]
+        verdict: Verdict = "ok"
+        if not reference.get("passed") or (public is not None and not public.get("passed")):
+            verdict = "broken"
+        elif passing:
+            verdict = "weak"
+        results.append(ProblemCheck(plan.problem.id, verdict, reference, public, passing))
+    return results
+
+
+@contextmanager
+def executor_runner(
+    workers: int = 2, timeout_s: float = 5.0, memory_mb: int = 256
+) -> Iterator[Runner]:
+    """A `Runner` backed by the sandbox executor (`rlaif_tui.reward.Executor`), started once."""
+    from rlaif_tui.reward import Executor
+
+    with Executor(workers=workers, timeout_s=timeout_s, memory_mb=memory_mb) as executor:
+
+        def run(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [outcome.to_dict() for outcome in executor.run(jobs)]
+
+        yield run

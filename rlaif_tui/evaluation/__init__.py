@@ -1,0 +1,1 @@
+"""Evaluation: pass@k, A/B comparisons between checkpoints, `rlaif eval`, reports."""
