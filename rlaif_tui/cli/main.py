@@ -17,6 +17,11 @@ app = typer.Typer(
 )
 
 
+from rlaif_tui.cli.train import train_command  # noqa: E402
+
+app.command("train")(train_command)
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"rlaif-tui {__version__}")
