@@ -174,11 +174,16 @@ def make_problem(rng: random.Random, index: int, split: str) -> dict[str, Any]:
     namespace: dict[str, Any] = {}
     exec(prompt + reference, namespace)  # trusted: our own generated reference
     func = namespace[name]
-    asserts = []
-    for _ in range(4):
-        call_args = inputs(rng)
-        expected = func(*[list(a) if isinstance(a, list) else a for a in call_args])
+    asserts: list[str] = []
+    calls: set[str] = set()
+    test_rng = random.Random(f"{split}/{index}")  # inputs do not disturb the prompt stream
+    while len(asserts) < 4:  # distinct inputs: the public example never repeats a hidden test
+        call_args = inputs(test_rng)
         call = ", ".join(repr(a) for a in call_args)
+        if call in calls:
+            continue
+        calls.add(call)
+        expected = func(*[list(a) if isinstance(a, list) else a for a in call_args])
         asserts.append(f"assert {name}({call}) == {expected!r}")
     return {
         "id": f"quickstart/{split}/{index:04d}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,3 +14,12 @@ SHARED_BENCHMARKS = REPO.parent / "shared" / "benchmarks"
 @pytest.fixture
 def repo_root() -> Path:
     return REPO
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """Warm starts cache under a per-session temp dir, never the user's ~/.cache."""
+    monkeypatch.setenv("RLAIF_TUI_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+    yield

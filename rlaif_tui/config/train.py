@@ -9,9 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rlaif_tui.config.loader import ConfigPath
+
+REWARD_SOURCES = ("execution", "syntax")
+"""Reward sources `reward.weights` may name."""
 
 DEFAULT_STOPS = ["\ndef ", "\nclass ", "\nif __name__", "\n```", "\nprint(", "\n#"]
 
@@ -145,6 +148,16 @@ class GRPOConfig(_Section):
     loss_type: str = "dapo"
     """Aggregation: `dapo` (token-mean over the batch), `grpo` (sequence-mean, Shao et al. 2024),
     `dr_grpo` (sum / (batch x max_new_tokens), Liu et al. 2025)."""
+
+    @field_validator("loss_type")
+    @classmethod
+    def _known_loss(cls, value: str) -> str:
+        from rlaif_tui.algos import GRPO_LOSS_TYPES
+
+        if value not in GRPO_LOSS_TYPES:
+            raise ValueError(f"loss_type {value!r} is not one of {', '.join(GRPO_LOSS_TYPES)}")
+        return value
+
     epsilon_low: float = Field(0.2, ge=0)
     """Lower clip of the importance ratio (1 - eps_low)."""
     epsilon_high: float = Field(0.2, ge=0)
@@ -228,6 +241,15 @@ class RewardConfig(_Section):
     weights: dict[str, float] = Field(default_factory=lambda: {"execution": 1.0})
     """Weight of each reward source; a source missing for a sample drops out and the rest are
     renormalised."""
+
+    @field_validator("weights")
+    @classmethod
+    def _known_sources(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(REWARD_SOURCES))
+        if unknown:
+            raise ValueError(f"unknown sources {unknown}; valid: {', '.join(REWARD_SOURCES)}")
+        return value
+
     execution: ExecutionRewardConfig = Field(default_factory=ExecutionRewardConfig)
 
 
@@ -246,6 +268,16 @@ class TrainConfig(_Section):
     data: DataConfig = Field(default_factory=DataConfig)
     algorithm: str = "grpo"
     """`grpo`, `rloo` or `ppo`."""
+
+    @field_validator("algorithm")
+    @classmethod
+    def _known_algorithm(cls, value: str) -> str:
+        from rlaif_tui.algos import ALGORITHMS
+
+        if value not in ALGORITHMS:
+            raise ValueError(f"algorithm {value!r} is not one of {', '.join(ALGORITHMS)}")
+        return value
+
     rollout: RolloutConfig = Field(default_factory=RolloutConfig)
     grpo: GRPOConfig = Field(default_factory=GRPOConfig)
     ppo: PPOConfig = Field(default_factory=PPOConfig)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,6 +127,10 @@ def load_policy(
     if cfg.lora.enabled:
         from peft import LoraConfig, PeftModel, get_peft_model
 
+        # peft 0.21 still reads transformers' deprecated `is_gradient_checkpointing`.
+        warnings.filterwarnings(
+            "ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning
+        )
         if init_from is not None:
             model = PeftModel.from_pretrained(model, init_from, is_trainable=True)
         else:
@@ -136,6 +141,8 @@ def load_policy(
                     lora_alpha=cfg.lora.alpha,  # type: ignore[arg-type]  # peft accepts floats
                     lora_dropout=cfg.lora.dropout,
                     target_modules=cfg.lora.target_modules,
+                    # GPT-2 style Conv1D layers store weights transposed
+                    fan_in_fan_out=any(type(m).__name__ == "Conv1D" for m in model.modules()),
                     task_type="CAUSAL_LM",
                 ),
             )

@@ -88,17 +88,16 @@ class _Batch:
 
 
 def _default_sources(cfg: TrainConfig, executor: Any) -> list[RewardSource]:
-    from rlaif_tui.reward.sources.execution import ExecutionSource
-
+    """The reward sources named in `reward.weights` (each built once per run)."""
     sources: list[RewardSource] = []
-    if cfg.reward.weights.get("execution", 0.0) > 0:
+    if "execution" in cfg.reward.weights:
+        from rlaif_tui.reward.sources.execution import ExecutionSource
+
         sources.append(ExecutionSource(cfg.reward.execution, executor))
-    unknown = set(cfg.reward.weights) - {"execution"}
-    if unknown:
-        raise ValueError(
-            f"reward.weights names sources this build does not have: {sorted(unknown)}; "
-            "valid: execution"
-        )
+    if "syntax" in cfg.reward.weights:
+        from rlaif_tui.reward.sources.syntax import SyntaxSource
+
+        sources.append(SyntaxSource())
     return sources
 
 
