@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,6 @@ def repo_root() -> Path:
 @pytest.fixture(autouse=True)
 def _private_cache(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[None]:
+) -> None:
     """Warm starts cache under a per-session temp dir, never the user's ~/.cache."""
     monkeypatch.setenv("RLAIF_TUI_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
-    yield

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -40,10 +41,8 @@ def steps_logged(run: Path) -> list[int]:
         return []
     out = []
     for line in path.read_text().splitlines():
-        try:
+        with contextlib.suppress(ValueError, KeyError):  # a line being written right now
             out.append(json.loads(line)["step"])
-        except (ValueError, KeyError):
-            pass
     return out
 
 
@@ -89,7 +88,7 @@ def test_kill_9_then_resume_continues_exactly(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert "resumed from" in out.stderr
-    first_line = next(l for l in out.stdout.splitlines() if l.startswith("step "))
+    first_line = next(x for x in out.stdout.splitlines() if x.startswith("step "))
     assert first_line.startswith(f"step {saved + 1}/{STEPS}")
     assert steps_logged(killed) == list(range(1, STEPS + 1))  # no step twice, none missing
     # Same prompts in the same order, and (same weights, optimizer and RNG) same samples.
