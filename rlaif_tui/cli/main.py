@@ -8,6 +8,7 @@ import typer
 
 from rlaif_tui import __version__
 from rlaif_tui.cli import bench, sandbox
+from rlaif_tui.cli.train import train_command
 
 app = typer.Typer(
     name="rlaif",
@@ -16,8 +17,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-
-from rlaif_tui.cli.train import train_command  # noqa: E402
 
 app.command("train")(train_command)
 

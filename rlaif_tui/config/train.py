@@ -38,6 +38,8 @@ class RunConfig(_Section):
     """Completions written to samples.jsonl per step (None: all)."""
     tensorboard: bool = True
     """Write TensorBoard events to `tb/` in the run directory."""
+    save_final: bool = True
+    """Save a checkpoint after the last step (the benchmark turns this off)."""
 
 
 class LoraConfig(_Section):
@@ -120,6 +122,10 @@ class DataConfig(_Section):
     """Split used by `rlaif train --eval` for held-out pass@1."""
     limit: int | None = Field(None, ge=1)
     """Use only the first N problems (handy for smoke runs)."""
+    order: Literal["shuffle", "sequential"] = "shuffle"
+    """`shuffle`: a seeded permutation per epoch; `sequential`: file order (benchmarks)."""
+    append_eos: bool = False
+    """Append the tokenizer's eos to every prompt (what TRL's tokenisation of ByT5 does)."""
     show_public_tests: bool = False
     """Append the problem's public tests to the prompt as doctest-style examples. Hidden tests
     never appear in a prompt."""

@@ -19,16 +19,21 @@ from rlaif_tui.config.train import CurriculumConfig
 
 
 class ProblemSampler:
-    def __init__(self, n: int, per_step: int, seed: int, cfg: CurriculumConfig) -> None:
+    def __init__(
+        self, n: int, per_step: int, seed: int, cfg: CurriculumConfig, sequential: bool = False
+    ) -> None:
         if n < per_step:
             raise ValueError(
                 f"only {n} problems for rollout.prompts_per_step={per_step}; "
                 "lower prompts_per_step or add problems"
             )
         self.n, self.per_step, self.seed, self.cfg = n, per_step, seed, cfg
+        self.sequential = sequential
         self.pass_rate: dict[int, float] = {}
 
     def _epoch_order(self, epoch: int) -> np.ndarray:
+        if self.sequential:
+            return np.arange(self.n)
         return np.random.default_rng([self.seed, epoch]).permutation(self.n)
 
     def indices(self, step: int) -> list[int]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 from transformers import DynamicCache
+from transformers.cache_utils import DynamicLayer
 
 
 @dataclass
@@ -82,6 +83,49 @@ def expand_cache(prefix: Prefix, group_size: int) -> DynamicCache:
             for k, v in zip(prefix.keys, prefix.values, strict=True)
         ]
     )
+
+
+class _PreallocatedLayer(DynamicLayer):
+    """A cache layer over a buffer sized for the whole generation: each decode step writes one
+    column instead of concatenating (and copying) the whole cache as DynamicLayer does."""
+
+    def __init__(self, keys: Tensor, values: Tensor, group_size: int, reserve: int) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        g, h, p, d = keys.shape
+        self.buf_k = keys.new_empty((g * group_size, h, p + reserve, d))
+        self.buf_v = values.new_empty((g * group_size, h, p + reserve, d))
+        # write each prompt's KV into its group's rows without an intermediate copy
+        self.buf_k.view(g, group_size, h, p + reserve, d)[:, :, :, :p] = keys[:, None]
+        self.buf_v.view(g, group_size, h, p + reserve, d)[:, :, :, :p] = values[:, None]
+        self.length = p
+        self.dtype, self.device = keys.dtype, keys.device
+        self.is_initialized = True
+        self.keys = self.buf_k[:, :, :p]
+        self.values = self.buf_v[:, :, :p]
+
+    def update(
+        self, key_states: Tensor, value_states: Tensor, *args: object, **kwargs: object
+    ) -> tuple[Tensor, Tensor]:
+        new = key_states.shape[-2]
+        end = self.length + new
+        if end > self.buf_k.shape[-2]:
+            raise RuntimeError("preallocated KV cache overflow: generation ran past its reserve")
+        self.buf_k[:, :, self.length : end] = key_states
+        self.buf_v[:, :, self.length : end] = value_states
+        self.length = end
+        self.keys = self.buf_k[:, :, :end]
+        self.values = self.buf_v[:, :, :end]
+        return self.keys, self.values
+
+
+def generation_cache(prefix: Prefix, group_size: int, reserve: int) -> DynamicCache:
+    """A cache for sampling `reserve` tokens after each prompt, rows of a group sharing it."""
+    cache = DynamicCache()
+    cache.layers = [
+        _PreallocatedLayer(k, v, group_size, reserve)
+        for k, v in zip(prefix.keys, prefix.values, strict=True)
+    ]
+    return cache
 
 
 def completion_forward(

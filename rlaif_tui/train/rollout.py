@@ -10,14 +10,18 @@ samples exactly what the uninterrupted run did.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
+from transformers import DynamicCache
 
+from rlaif_tui.train import shared_attention
 from rlaif_tui.train.errors import NonFiniteError
-from rlaif_tui.train.prefix import encode_prefix, expand_cache
+from rlaif_tui.train.prefix import Prefix, encode_prefix, generation_cache
 
 
 @dataclass
@@ -88,9 +92,63 @@ def generate(
     pad = int(tokenizer.pad_token_id)  # type: ignore[attr-defined]
     decode = tokenizer.decode  # type: ignore[attr-defined]
     prefix = encode_prefix(model, prompt_ids)
-    n = len(prompt_ids) * group_size
+    if shared_attention.supported(model):
+        ctx: contextlib.AbstractContextManager[DynamicCache] = shared_attention.sharing(
+            model, prefix.keys, prefix.values, prefix.mask, group_size, max_new_tokens
+        )
+    else:  # models outside the attention registry: prompt KV repeated per row
+        ctx = contextlib.nullcontext(generation_cache(prefix, group_size, max_new_tokens))
+    with ctx as cache:
+        state = _decode(
+            model,
+            decode,
+            eos,
+            pad,
+            prefix,
+            cache,
+            group_size,
+            max_new_tokens,
+            temperature,
+            top_p,
+            stop,
+            generator,
+        )
+    ids, keep, logps, cut, finish = state
+    n = ids.shape[0]
+    out_texts = []
+    for row in range(n):
+        length = int(keep[row].sum())
+        text = decode(ids[row, :length].tolist(), skip_special_tokens=True)
+        c = cut[row]
+        out_texts.append(text[:c] if c is not None else text)
+    return Rollout(
+        prompt_ids=[list(p) for p in prompt_ids],
+        group_size=group_size,
+        completion_ids=ids,
+        mask=keep,
+        sample_logp=logps,
+        texts=out_texts,
+        finish=finish,
+    )
+
+
+def _decode(
+    model: torch.nn.Module,
+    decode: Any,
+    eos: int,
+    pad: int,
+    prefix: Prefix,
+    cache: DynamicCache,
+    group_size: int,
+    max_new_tokens: int,
+    temperature: float,
+    top_p: float,
+    stop: Sequence[str],
+    generator: torch.Generator | None,
+) -> tuple[Tensor, Tensor, Tensor, list[int | None], list[str]]:
+    """The sampling loop: one token per row per step until eos/stop/max_new_tokens."""
+    n = prefix.mask.shape[0] * group_size
     device = prefix.mask.device
-    cache = expand_cache(prefix, group_size)
     mask = prefix.mask.repeat_interleave(group_size, 0)  # (N, P)
     positions = prefix.lengths.repeat_interleave(group_size, 0)  # (N,)
     logits = prefix.last_logits.repeat_interleave(group_size, 0)  # (N, V)
@@ -109,14 +167,14 @@ def generate(
         keep[:, t] = active.long()
         logps[:, t] = torch.where(active, lp, torch.zeros_like(lp))
         steps = t + 1
-        for row in active.nonzero().flatten().tolist():
-            token = int(tok[row])
-            if token == eos:
-                active[row] = False
-                finish[row] = "eos"
-                continue
-            if stop:
-                piece = decode([token], skip_special_tokens=True)
+        ended = active & (tok == eos)
+        for row in ended.nonzero().flatten().tolist():
+            finish[row] = "eos"
+        active &= ~ended
+        if stop:
+            tokens = tok.tolist()
+            for row in active.nonzero().flatten().tolist():
+                piece = decode([tokens[row]], skip_special_tokens=True)
                 texts[row] += piece
                 tail = len(texts[row]) - len(piece) - max(len(s) for s in stop)
                 hit = _stop_at(texts[row][max(0, tail) :], stop)
@@ -136,19 +194,4 @@ def generate(
         )
         cache = out.past_key_values
         logits = out.logits[:, -1]
-    ids, keep, logps = ids[:, :steps], keep[:, :steps], logps[:, :steps]
-    out_texts = []
-    for row in range(n):
-        length = int(keep[row].sum())
-        text = decode(ids[row, :length].tolist(), skip_special_tokens=True)
-        c = cut[row]
-        out_texts.append(text[:c] if c is not None else text)
-    return Rollout(
-        prompt_ids=[list(p) for p in prompt_ids],
-        group_size=group_size,
-        completion_ids=ids,
-        mask=keep,
-        sample_logp=logps,
-        texts=out_texts,
-        finish=finish,
-    )
+    return ids[:, :steps], keep[:, :steps], logps[:, :steps], cut, finish

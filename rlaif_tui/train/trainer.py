@@ -123,7 +123,11 @@ class Trainer:
         self.phase = "idle"
         self.ratings: dict[str, Rating] = {}
         self.sampler = ProblemSampler(
-            len(problems), cfg.rollout.prompts_per_step, cfg.run.seed, cfg.curriculum
+            len(problems),
+            cfg.rollout.prompts_per_step,
+            cfg.run.seed,
+            cfg.curriculum,
+            sequential=cfg.data.order == "sequential",
         )
         self.kl_ctl: AdaptiveKLController | FixedKLController = (
             AdaptiveKLController(cfg.kl.coef, cfg.kl.target, cfg.kl.horizon)
@@ -139,7 +143,6 @@ class Trainer:
             weight_decay=o.weight_decay,
         )
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda(cfg))
-        self._prompt_cache: dict[str, list[int]] = {}
 
     # ----- construction -------------------------------------------------------------------
 
@@ -255,7 +258,7 @@ class Trainer:
         if self.hooks.on_samples:
             self.hooks.on_samples(samples)
         every = self.cfg.run.checkpoint_every
-        if (every and step % every == 0) or self.done:
+        if (every and step % every == 0) or (self.done and self.cfg.run.save_final):
             self.save_checkpoint()
         self._set_phase("done" if self.done else "idle")
         return StepResult(step, metrics, samples)
@@ -342,7 +345,10 @@ class Trainer:
                 ids = list(ids["input_ids"])
             return tok.decode(ids), [int(i) for i in ids]
         text = prompt_text(problem, show_public_tests=show)
-        return text, list(tok(text, add_special_tokens=False).input_ids)
+        ids = list(tok(text, add_special_tokens=False).input_ids)
+        if self.cfg.data.append_eos:
+            ids.append(int(tok.eos_token_id))
+        return text, ids
 
     def _generator(self, step: int, round_: int) -> torch.Generator:
         g = torch.Generator(device=self.policy.device)
