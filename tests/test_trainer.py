@@ -117,3 +117,23 @@ def test_nan_stops_the_step_and_keeps_the_last_good_checkpoint(tmp_path: Path) -
 
     weights = load_file(str(good / "model.safetensors"))
     assert all(bool(torch.isfinite(t).all()) for t in weights.values())
+
+
+def test_dynamic_sampling_replaces_zero_variance_groups(tmp_path: Path) -> None:
+    from train_helpers import ConstantOnSome
+
+    def zero_share(dynamic: bool) -> float:
+        cfg = tiny_config(
+            run={"steps": 1},
+            rollout={"prompts_per_step": 4},
+            grpo={"dynamic_sampling": dynamic, "max_resample_rounds": 3},
+        )
+        trainer = Trainer.from_config(cfg, tmp_path / f"run-{dynamic}", sources=[ConstantOnSome()])
+        result = trainer.step()
+        trainer.close()
+        assert len(result.samples) == 4 * cfg.rollout.group_size
+        return result.metrics["groups/zero_variance"]
+
+    without = zero_share(False)
+    assert without > 0
+    assert zero_share(True) < without
