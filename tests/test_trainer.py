@@ -39,7 +39,7 @@ def test_every_trainable_parameter_moves(tmp_path: Path, algorithm: str) -> None
 def test_first_step_loss_matches_hand_computation(tmp_path: Path) -> None:
     # Step 1: the policy equals the reference (k3 = 0) and the ratio is 1, so the DAPO loss is
     # -sum_i A_i * len_i / sum_i len_i with A the group-normalised rewards.
-    cfg = tiny_config()
+    cfg = tiny_config(run={"steps": 2, "tensorboard": True})
     trainer = Trainer.from_config(cfg, tmp_path / "run", sources=[LetterShare()])
     result = trainer.step()
     trainer.close()
@@ -53,6 +53,7 @@ def test_first_step_loss_matches_hand_computation(tmp_path: Path) -> None:
     assert [s["advantage"] for s in result.samples] == pytest.approx(adv.flatten().tolist())
     assert result.metrics["loss/total"] == pytest.approx(expected, abs=1e-6)
     assert result.metrics["kl/mean"] == pytest.approx(0.0, abs=1e-6)
+    assert list((tmp_path / "run" / "tb").glob("events.out.tfevents.*"))  # TensorBoard too
 
 
 def test_lora_moves_only_adapters_and_reference_is_the_base(tmp_path: Path) -> None:
@@ -137,3 +138,15 @@ def test_dynamic_sampling_replaces_zero_variance_groups(tmp_path: Path) -> None:
     without = zero_share(False)
     assert without > 0
     assert zero_share(True) < without
+
+
+def test_chunked_sampling_scores_each_chunk_and_keeps_order(tmp_path: Path) -> None:
+    cfg = tiny_config(run={"steps": 1}, rollout={"prompts_per_step": 3, "chunk_groups": 1})
+    trainer = Trainer.from_config(cfg, tmp_path / "run", sources=[LetterShare()])
+    result = trainer.step()
+    trainer.close()
+    assert len(result.samples) == 3 * cfg.rollout.group_size
+    assert len({s["problem_id"] for s in result.samples}) == 3
+    for s in result.samples:  # each reward belongs to its own completion after the merge
+        c = s["completion"]
+        assert s["reward"] == pytest.approx(sum(ch.isalpha() for ch in c) / max(1, len(c)))

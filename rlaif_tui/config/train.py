@@ -146,8 +146,10 @@ class RolloutConfig(_Section):
     """A completion ends at the first of these strings (or at eos)."""
     share_prefix: bool = True
     """Encode each prompt once and share its KV cache across its group (exact; faster)."""
-    chunk_groups: int = Field(4, ge=1)
-    """Groups generated per chunk; scoring of a chunk overlaps generation of the next."""
+    chunk_groups: int = Field(0, ge=0)
+    """Groups sampled per chunk; each chunk is sent to the reward sources as soon as it is
+    sampled, so scoring overlaps sampling of the next (0: one chunk; scoring then overlaps
+    the reference and policy forwards only)."""
 
 
 class GRPOConfig(_Section):

@@ -48,6 +48,33 @@ class Rollout:
         return self.mask.sum(-1)
 
 
+def concat_rollouts(parts: Sequence[Rollout], pad_id: int) -> Rollout:
+    """Join rollouts of the same group size along the batch (completions right-padded)."""
+    if len(parts) == 1:
+        return parts[0]
+    width = max(r.completion_ids.shape[1] for r in parts)
+
+    def cat(name: str, fill: float) -> Tensor:
+        return torch.cat(
+            [
+                torch.nn.functional.pad(
+                    getattr(r, name), (0, width - getattr(r, name).shape[1]), value=fill
+                )
+                for r in parts
+            ]
+        )
+
+    return Rollout(
+        prompt_ids=[p for r in parts for p in r.prompt_ids],
+        group_size=parts[0].group_size,
+        completion_ids=cat("completion_ids", pad_id),
+        mask=cat("mask", 0),
+        sample_logp=cat("sample_logp", 0.0),
+        texts=[t for r in parts for t in r.texts],
+        finish=[f for r in parts for f in r.finish],
+    )
+
+
 def sample_next(
     logits: Tensor, temperature: float, top_p: float, generator: torch.Generator | None
 ) -> tuple[Tensor, Tensor]:

@@ -50,6 +50,31 @@ class PendingScores:
         return Scored(rewards, per_source, outcomes, flags, wait_s, _metrics(per_source, outcomes))
 
 
+class PendingChunks:
+    """Scores of several chunks submitted one after another; `wait` joins them in order."""
+
+    def __init__(self, chunks: Sequence[PendingScores]) -> None:
+        self.chunks = list(chunks)
+
+    def wait(self) -> Scored:
+        parts = [c.wait() for c in self.chunks]
+        if len(parts) == 1:
+            return parts[0]
+        per_source: dict[str, list[float | None]] = {}
+        for part in parts:
+            for name, vals in part.per_source.items():
+                per_source.setdefault(name, []).extend(vals)
+        outcomes = [o for part in parts for o in part.outcomes]
+        return Scored(
+            rewards=[r for part in parts for r in part.rewards],
+            per_source=per_source,
+            outcomes=outcomes,
+            flags=[f for part in parts for f in part.flags],
+            wait_s=sum(part.wait_s for part in parts),
+            metrics=_metrics(per_source, outcomes),
+        )
+
+
 def _metrics(
     per_source: Mapping[str, Sequence[float | None]], outcomes: Sequence[dict[str, Any] | None]
 ) -> dict[str, float]:

@@ -32,7 +32,7 @@ from rlaif_tui.train.errors import NonFiniteError
 from rlaif_tui.train.logprobs import Forward, policy_forward, reference_logprobs
 from rlaif_tui.train.program import chat_messages, prompt_text, to_program
 from rlaif_tui.train.records import sample_records
-from rlaif_tui.train.rollout import Rollout, generate
+from rlaif_tui.train.rollout import Rollout, concat_rollouts, generate
 from rlaif_tui.train.run_dir import RunDir
 from rlaif_tui.train.update import (
     check_finite,
@@ -357,37 +357,47 @@ class Trainer:
 
     def _rollout(
         self, step: int, round_: int, problems: list[Problem]
-    ) -> tuple[list[str], Rollout, list[str], list[ScoreRequest]]:
+    ) -> tuple[list[str], Rollout, list[str], score_phase.PendingChunks]:
+        """Sample the groups of `problems` chunk by chunk, sending each chunk to the reward
+        sources as soon as it is sampled."""
         texts, ids = zip(*(self._prompt_ids(p) for p in problems), strict=True)
         r = self.cfg.rollout
-        self.policy.model.eval()
-        rollout = generate(
-            self.policy.model,
-            self.policy.tokenizer,
-            list(ids),
-            r.group_size,
-            max_new_tokens=r.max_new_tokens,
-            temperature=self.temperature,
-            top_p=r.top_p,
-            stop=r.stop,
-            generator=self._generator(step, round_),
-        )
+        k = r.group_size
         chat = self.policy.use_chat_template
-        programs = [
-            to_program(problems[i // r.group_size], c, chat=chat)
-            for i, c in enumerate(rollout.texts)
-        ]
-        requests = [
-            ScoreRequest(
-                f"s{step:06d}-r{round_}-{i:04d}",
-                problems[i // r.group_size],
-                texts[i // r.group_size],
-                c,
-                programs[i],
+        self.policy.model.eval()
+        gen = self._generator(step, round_)
+        size = r.chunk_groups or len(problems)
+        parts, programs, pending = [], [], []
+        for start in range(0, len(problems), size):
+            part = generate(
+                self.policy.model,
+                self.policy.tokenizer,
+                list(ids[start : start + size]),
+                k,
+                max_new_tokens=r.max_new_tokens,
+                temperature=self.temperature,
+                top_p=r.top_p,
+                stop=r.stop,
+                generator=gen,
             )
-            for i, c in enumerate(rollout.texts)
-        ]
-        return list(texts), rollout, programs, requests
+            progs = [
+                to_program(problems[start + i // k], c, chat=chat) for i, c in enumerate(part.texts)
+            ]
+            requests = [
+                ScoreRequest(
+                    f"s{step:06d}-r{round_}-{start * k + i:04d}",
+                    problems[start + i // k],
+                    texts[start + i // k],
+                    c,
+                    progs[i],
+                )
+                for i, c in enumerate(part.texts)
+            ]
+            pending.append(score_phase.submit(self.sources, requests, self.weights))
+            parts.append(part)
+            programs += progs
+        rollout = concat_rollouts(parts, self._pad_id)
+        return list(texts), rollout, programs, score_phase.PendingChunks(pending)
 
     def _collect(self, step: int) -> _Batch:
         cfg = self.cfg
@@ -395,10 +405,9 @@ class Trainer:
         problems = [self.problems[i] for i in indices]
         self._set_phase("generating")
         t0 = time.perf_counter()
-        prompts, rollout, programs, requests = self._rollout(step, 0, problems)
+        prompts, rollout, programs, pending = self._rollout(step, 0, problems)
         gen_s = time.perf_counter() - t0
         self._set_phase("scoring")
-        pending = score_phase.submit(self.sources, requests, self.weights)
         beta_needed = self.policy.has_reference
         single = cfg.grpo.inner_epochs == 1 and cfg.grpo.minibatches == 1
         if cfg.grpo.dynamic_sampling:
@@ -413,9 +422,9 @@ class Trainer:
                 t1 = time.perf_counter()
                 extra = self.sampler.indices(step + round_ * 1_000_000)[: int(zero.sum())]
                 more_p = [self.problems[i] for i in extra]
-                p2, r2, prog2, req2 = self._rollout(step, round_, more_p)
+                p2, r2, prog2, pending2 = self._rollout(step, round_, more_p)
                 gen_s += time.perf_counter() - t1
-                s2 = score_phase.submit(self.sources, req2, self.weights).wait()
+                s2 = pending2.wait()
                 wait_s += s2.wait_s
                 problems, indices, prompts, rollout, programs, scored = _replace_groups(
                     zero,
