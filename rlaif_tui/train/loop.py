@@ -36,7 +36,11 @@ def train(cfg: TrainConfig, run_dir: Path, *, resume: bool = False) -> int:
     console = Console(stderr=True)
     hooks = Hooks(on_log=lambda level, msg: console.print(f"[{level}] {msg}"))
     console.print(f"run directory: {run_dir}")
-    trainer = Trainer.from_config(cfg, run_dir, resume=resume, hooks=hooks)
+    try:
+        trainer = Trainer.from_config(cfg, run_dir, resume=resume, hooks=hooks)
+    except (OSError, RuntimeError, ValueError) as exc:  # bad set-up: say what, no traceback
+        console.print(f"[red]error:[/red] {exc}")
+        return 2
     console.print(
         f"{cfg.algorithm} on {trainer.state.model} ({trainer.state.device}), "
         f"{len(trainer.problems)} problems, step {trainer.step_count}/{cfg.run.steps}"

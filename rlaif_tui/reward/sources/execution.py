@@ -42,7 +42,14 @@ class ExecutionSource:
         self.cfg = cfg
         self._owns = executor is None
         if executor is None:
-            from rlaif_tui.reward import Executor  # type: ignore[attr-defined]
+            try:
+                from rlaif_tui.reward import Executor  # type: ignore[attr-defined]
+            except ImportError as exc:
+                raise RuntimeError(
+                    "the execution reward needs the sandbox executor "
+                    "(rlaif_tui.reward.Executor), which this build lacks; try the loop without "
+                    "it with --set 'reward.weights={syntax: 1.0}'"
+                ) from exc
 
             executor = Executor(
                 workers=cfg.workers, timeout_s=cfg.timeout_s, memory_mb=cfg.memory_mb
