@@ -44,8 +44,12 @@ def test_execution_source_scores_programs_in_the_sandbox() -> None:
             for i, c in enumerate(completions)
         ]
         scores = source.submit(requests).result(timeout=120)
+        again = source.submit([*requests, requests[0]]).result(timeout=120)
     finally:
         source.close()
     assert [s.value for s in scores] == [1.0, 0.0, -1.0, -0.6]
     assert scores[0].outcome is not None
     assert scores[0].outcome["passed"] is True
+    # The same programs are not run again: outcomes come from the reward cache.
+    assert [s.value for s in again] == [1.0, 0.0, -1.0, -0.6, 1.0]
+    assert all(s.outcome is not None and s.outcome["cached"] for s in again)

@@ -185,6 +185,10 @@ class Trainer:
         if sources is None:
             sources = _default_sources(cfg, executor)
         trainer = cls(cfg, run, policy, problems, sources, hooks)
+        for source in trainer.sources:
+            load = getattr(source, "load_cache", None)
+            if load is not None:
+                load(run.path / "reward_cache.bin")
         if latest is not None:
             trainer._restore(ckpt.read_state(latest))
             run.truncate_after(trainer.step_count)
@@ -277,6 +281,10 @@ class Trainer:
             "ratings": [r.model_dump() for r in self.ratings.values()],
             "config_digest": self._config_digest(),
         }
+        for source in self.sources:
+            save = getattr(source, "save_cache", None)
+            if save is not None:
+                save(self.run.path / "reward_cache.bin")
         path = ckpt.write_checkpoint(
             self.run.checkpoints,
             self.step_count,
