@@ -20,6 +20,8 @@ from torch import Tensor
 from transformers import DynamicCache
 from transformers.cache_utils import DynamicLayer
 
+from rlaif_tui.train import shared_attention
+
 
 @dataclass
 class Prefix:
@@ -153,14 +155,27 @@ def completion_forward(
         [prefix.mask.repeat_interleave(group_size, 0), torch.ones_like(completion_ids[:, :-1])],
         dim=1,
     )  # (N, P + C - 1)
-    out = model(
-        input_ids=completion_ids[:, :-1],
-        past_key_values=expand_cache(prefix, group_size),
-        attention_mask=mask,
-        position_ids=positions,
-        use_cache=True,
-        output_hidden_states=want_hidden,
-    )
+    if shared_attention.supported(model):  # prompt KV once per group, no repeated copies
+        with shared_attention.sharing(
+            model, prefix.keys, prefix.values, prefix.mask, group_size, 0
+        ) as cache:
+            out = model(
+                input_ids=completion_ids[:, :-1],
+                past_key_values=cache,
+                attention_mask=mask,
+                position_ids=positions,
+                use_cache=True,
+                output_hidden_states=want_hidden,
+            )
+    else:
+        out = model(
+            input_ids=completion_ids[:, :-1],
+            past_key_values=expand_cache(prefix, group_size),
+            attention_mask=mask,
+            position_ids=positions,
+            use_cache=True,
+            output_hidden_states=want_hidden,
+        )
     logits = torch.cat([first, out.logits], dim=1)  # (N, C, V)
     hidden = torch.cat([first_h, out.hidden_states[-1]], dim=1) if want_hidden else None
     return logits, hidden

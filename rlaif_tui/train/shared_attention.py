@@ -107,6 +107,8 @@ class _SuffixLayer(DynamicLayer):
     def __init__(self, rows: int, like: Tensor, reserve: int, prefix_len: int) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         _, h, _, d = like.shape
+        # reserve 0: a single forward over the whole suffix (training); keep its tensors as-is
+        self.direct = reserve == 0
         self.buf_k = like.new_empty((rows, h, reserve, d))
         self.buf_v = like.new_empty((rows, h, reserve, d))
         self.length = 0
@@ -119,6 +121,12 @@ class _SuffixLayer(DynamicLayer):
     def update(
         self, key_states: Tensor, value_states: Tensor, *args: object, **kwargs: object
     ) -> tuple[Tensor, Tensor]:
+        if self.direct:
+            if self.length:
+                raise RuntimeError("a reserve-0 suffix cache takes a single forward")
+            self.length = key_states.shape[-2]
+            self.keys, self.values = key_states, value_states
+            return key_states, value_states
         end = self.length + key_states.shape[-2]
         if end > self.buf_k.shape[-2]:
             raise RuntimeError("suffix KV cache overflow: generation ran past its reserve")
