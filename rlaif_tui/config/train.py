@@ -243,6 +243,9 @@ class ExecutionRewardConfig(_Section):
     """Memory limit per program."""
     workers: int = Field(2, ge=1)
     """Sandbox lanes running programs in parallel."""
+    isolation_floor: Literal["full", "partial", "minimal", "none"] = "full"
+    """Refuse to start unless the sandbox gives at least this isolation (`rlaif sandbox
+    doctor` shows what this machine gives)."""
 
 
 class RewardConfig(_Section):

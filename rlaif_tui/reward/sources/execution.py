@@ -6,14 +6,13 @@ penalties instead (Le et al., "CodeRL", 2022, sec. 3.2: -1.0 compile error, -0.6
 error). The sandbox (`rlaif_tui.reward.Executor`) runs jobs in its own processes and hands back
 a Future, so execution overlaps the trainer's reference and policy forwards.
 
-Identical programs (same code, tests and limits) are run once: outcomes are kept in the Rust
-`RewardCache`, within a batch and across steps (a policy often writes the same completion
-several times per group), persisted as `reward_cache.bin` in the run directory.
+Identical programs (same code, tests and limits) are run once: the executor keeps settled
+outcomes in the Rust `RewardCache`, within a batch and across steps (a policy often writes the
+same completion several times per group); the trainer persists it as `reward_cache.bin`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from pathlib import Path
@@ -25,8 +24,6 @@ from rlaif_tui.reward.sources.base import ScoreRequest, SourceScore, chain
 
 COMPILE_ERRORS = ("SyntaxError", "IndentationError", "TabError")
 CRASHES = ("error", "timeout", "memory", "output_limit", "killed")
-UNCACHED = ("sandbox_error", "invalid", "killed", "timeout")
-"""Statuses that may not repeat on a second run, so they are never cached."""
 
 
 def outcome_reward(outcome: Mapping[str, Any], cfg: ExecutionRewardConfig) -> float | None:
@@ -37,7 +34,8 @@ def outcome_reward(outcome: Mapping[str, Any], cfg: ExecutionRewardConfig) -> fl
     failure = outcome.get("failure") or {}
     if status == "error" and failure.get("type") in COMPILE_ERRORS:
         return cfg.compile_error
-    if status in CRASHES and not outcome.get("tests_passed"):
+    raised = failure.get("type") not in (None, "AssertionError")  # the code itself crashed
+    if (status in CRASHES or (status == "failed" and raised)) and not outcome.get("tests_passed"):
         return cfg.runtime_error
     if cfg.mode == "binary":
         return 1.0 if outcome.get("passed") else 0.0
@@ -56,76 +54,34 @@ class ExecutionSource:
         self.cache = cache if cache is not None else RewardCache()
         self._owns = executor is None
         if executor is None:
-            try:
-                from rlaif_tui.reward import Executor  # type: ignore[attr-defined]
-            except ImportError as exc:
-                raise RuntimeError(
-                    "the execution reward needs the sandbox executor "
-                    "(rlaif_tui.reward.Executor), which this build lacks; try the loop without "
-                    "it with --set 'reward.weights={syntax: 1.0}'"
-                ) from exc
+            from rlaif_tui.reward import Executor
 
             executor = Executor(
-                workers=cfg.workers, timeout_s=cfg.timeout_s, memory_mb=cfg.memory_mb
+                workers=cfg.workers,
+                timeout_s=cfg.timeout_s,
+                memory_mb=cfg.memory_mb,
+                isolation_floor=cfg.isolation_floor,
+                cache=self.cache,
             )
-            executor.__enter__()
         self.executor = executor
-
-    def _key(self, job: Mapping[str, Any]) -> str:
-        return RewardCache.key(
-            [
-                json.dumps(job["tests"], sort_keys=True),
-                job["code"],
-                f"{self.cfg.timeout_s}/{self.cfg.memory_mb}",
-            ]
-        )
 
     def submit(self, requests: Sequence[ScoreRequest]) -> Future[list[SourceScore]]:
         jobs = [
             {**r.problem.job(r.program), "id": r.sample_id}  # hidden tests, never in the prompt
             for r in requests
         ]
-        keys = [self._key(j) for j in jobs]
-        known: dict[str, dict[str, Any]] = {}
-        first: dict[str, int] = {}
-        for i, key in enumerate(keys):
-            if key in known or key in first:
-                continue
-            hit = self.cache.get(key)
-            if hit is not None:
-                known[key] = json.loads(hit)
-            else:
-                first[key] = i
-        misses = list(first.values())
-        if misses:
-            ran = self.executor.submit([jobs[i] for i in misses])
-        else:
-            ran = Future()
-            ran.set_result([])
+        return chain(self.executor.submit(jobs), self._scores)
 
-        def fill(outcomes: list[Any]) -> list[SourceScore]:
-            fresh: dict[str, dict[str, Any]] = {}
-            for i, outcome in zip(misses, outcomes, strict=True):
-                d = outcome.to_dict() if hasattr(outcome, "to_dict") else dict(outcome)
-                fresh[keys[i]] = d
-                if d.get("status") not in UNCACHED:
-                    self.cache.put(keys[i], json.dumps(d))
-            scores = []
-            for i, key in enumerate(keys):
-                d = dict(fresh.get(key) or known[key])
-                if first.get(key) != i:
-                    d["cached"] = True
-                d["id"] = jobs[i]["id"]
-                scores.append(
-                    SourceScore(
-                        value=outcome_reward(d, self.cfg),
-                        outcome=d,
-                        flags=list(d.get("flags") or []),
-                    )
+    def _scores(self, outcomes: list[Any]) -> list[SourceScore]:
+        out = []
+        for o in outcomes:
+            d = o.to_dict() if hasattr(o, "to_dict") else dict(o)
+            out.append(
+                SourceScore(
+                    value=outcome_reward(d, self.cfg), outcome=d, flags=list(d.get("flags") or [])
                 )
-            return scores
-
-        return chain(ran, fill)
+            )
+        return out
 
     def save_cache(self, path: Path) -> None:
         self.cache.save(path)
