@@ -29,3 +29,11 @@ def repo_root() -> Path:
 def shared_benchmarks() -> Path:
     """The directory of the shared benchmark files (may not exist; tests skip then)."""
     return SHARED_BENCHMARKS
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Warm starts cache under a per-session temp dir, never the user's ~/.cache."""
+    monkeypatch.setenv("RLAIF_TUI_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))

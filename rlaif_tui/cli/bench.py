@@ -40,3 +40,19 @@ def sandbox(
             json_out=json_out,
         )
     )
+
+
+@app.command("train")
+def bench_train(
+    as_json: bool = typer.Option(False, "--json", help="End with one JSON line of the results."),
+    skip_trl: bool = typer.Option(False, "--skip-trl", help="Only run rlaif-tui."),
+) -> None:
+    """GRPO on the pinned workload (rl-workload.md A-C): rlaif-tui vs TRL's GRPOTrainer."""
+    import json
+
+    from rlaif_tui.bench.train import format_report, json_line, run_bench
+
+    report = run_bench(with_trl=False if skip_trl else None)
+    typer.echo(format_report(report))
+    if as_json:
+        typer.echo(json.dumps(json_line(report)))

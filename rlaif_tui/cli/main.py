@@ -8,6 +8,7 @@ import typer
 
 from rlaif_tui import __version__
 from rlaif_tui.cli import bench, data, sandbox
+from rlaif_tui.cli.train import train_command
 
 app = typer.Typer(
     name="rlaif",
@@ -15,6 +16,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+app.command("train")(train_command)
 
 
 def _version(value: bool) -> None:

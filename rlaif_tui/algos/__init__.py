@@ -1,0 +1,13 @@
+"""Pure loss functions, one module per algorithm; each names its paper and equation.
+
+Nothing here touches models, data or I/O: tensors in, tensors out, so each is tested on
+hand-computed cases.
+"""
+
+ALGORITHMS = ("grpo", "rloo", "ppo")
+"""Algorithms `rlaif train` runs online (DPO, offline, comes through `--algorithm dpo`)."""
+
+GRPO_LOSS_TYPES = ("dapo", "grpo", "dr_grpo")
+"""Ways to aggregate per-token GRPO losses (see `grpo.aggregate`)."""
+
+__all__ = ["ALGORITHMS", "GRPO_LOSS_TYPES"]

@@ -1,0 +1,76 @@
+"""The headless loop of `rlaif train`: a rich progress bar plus one line per step."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from rlaif_tui.config.train import TrainConfig
+from rlaif_tui.train.errors import NonFiniteError
+from rlaif_tui.train.trainer import Hooks, Trainer
+
+LINE_KEYS = (
+    ("reward/mean", "reward", "{:.3f}"),
+    ("pass/rate", "pass", "{:.2f}"),
+    ("kl/mean", "kl", "{:.4f}"),
+    ("loss/total", "loss", "{:+.4f}"),
+    ("groups/zero_variance", "zero-var", "{:.2f}"),
+    ("time/step_s", "s/step", "{:.2f}"),
+    ("time/reward_wait_share", "wait", "{:.0%}"),
+)
+
+
+def format_line(step: int, total: int, metrics: dict[str, float]) -> str:
+    parts = [f"step {step}/{total}"]
+    for key, label, fmt in LINE_KEYS:
+        if key in metrics:
+            parts.append(f"{label} {fmt.format(metrics[key])}")
+    return "  ".join(parts)
+
+
+def train(cfg: TrainConfig, run_dir: Path, *, resume: bool = False) -> int:
+    """Run (or resume) training to `cfg.run.steps`; returns a process exit code."""
+    console = Console(stderr=True)
+    hooks = Hooks(on_log=lambda level, msg: console.print(f"[{level}] {msg}"))
+    console.print(f"run directory: {run_dir}")
+    try:
+        trainer = Trainer.from_config(cfg, run_dir, resume=resume, hooks=hooks)
+    except (OSError, RuntimeError, ValueError) as exc:  # bad set-up: say what, no traceback
+        console.print(f"[red]error:[/red] {exc}")
+        return 2
+    console.print(
+        f"{cfg.algorithm} on {trainer.state.model} ({trainer.state.device}), "
+        f"{len(trainer.problems)} problems, step {trainer.step_count}/{cfg.run.steps}"
+    )
+    code = 0
+    try:
+        with Progress(
+            TextColumn("[bold]training"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+            disable=not console.is_terminal,
+        ) as progress:
+            task = progress.add_task("steps", total=cfg.run.steps, completed=trainer.step_count)
+            while not trainer.done:
+                result = trainer.step()
+                progress.update(task, completed=result.step)
+                print(format_line(result.step, cfg.run.steps, result.metrics), flush=True)
+    except NonFiniteError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        code = 3
+    except KeyboardInterrupt:
+        console.print("interrupted: saving a checkpoint")
+        trainer.save_checkpoint()
+        code = 130
+    finally:
+        trainer.close()
+    if code == 0:
+        console.print(f"done: {trainer.step_count} steps; checkpoints in {run_dir / 'checkpoints'}")
+    sys.stdout.flush()
+    return code

@@ -1,0 +1,45 @@
+"""Sample records (docs/architecture.md): one per completion, for samples.jsonl and the daemon."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rlaif_tui.data import Problem
+from rlaif_tui.train.score import Scored
+
+
+def sample_records(
+    step: int,
+    problems: Sequence[Problem],
+    group_size: int,
+    prompts: Sequence[str],
+    completions: Sequence[str],
+    programs: Sequence[str],
+    scored: Scored,
+    advantages: Sequence[float],
+    finish: Sequence[str],
+) -> list[dict[str, Any]]:
+    out = []
+    for i, completion in enumerate(completions):
+        g, j = divmod(i, group_size)
+        flags = list(scored.flags[i])
+        if finish[i] == "length":
+            flags.append("truncated")
+        out.append(
+            {
+                "id": f"s{step:06d}-g{g:02d}-{j:02d}",
+                "step": step,
+                "group_id": f"s{step:06d}-g{g:02d}",
+                "problem_id": problems[g].id,
+                "prompt": prompts[g],
+                "completion": completion,
+                "program": programs[i],
+                "reward": scored.rewards[i],
+                "rewards": {name: vals[i] for name, vals in scored.per_source.items()},
+                "advantage": float(advantages[i]),
+                "outcome": scored.outcomes[i],
+                "flags": flags,
+            }
+        )
+    return out

@@ -1,0 +1,79 @@
+"""The run directory (docs/architecture.md): config snapshot, metrics, samples, TensorBoard,
+checkpoints, settings journal."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel
+
+
+class RunDir:
+    def __init__(self, path: Path, *, tensorboard: bool = True) -> None:
+        self.path = path
+        self.checkpoints = path / "checkpoints"
+        self.metrics_path = path / "metrics.jsonl"
+        self.samples_path = path / "samples.jsonl"
+        self.settings_path = path / "settings.jsonl"
+        self.config_path = path / "config.yaml"
+        self._tb_enabled = tensorboard
+        self._tb: Any = None
+
+    def create(self, config: BaseModel) -> None:
+        self.checkpoints.mkdir(parents=True, exist_ok=True)
+        data = config.model_dump(mode="json")
+        self.config_path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+    def _append(self, path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
+        with path.open("a", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            fh.flush()
+
+    def log_metrics(self, step: int, metrics: Mapping[str, float]) -> None:
+        self._append(self.metrics_path, [{"step": step, "time": time.time(), **metrics}])
+        if self._tb_enabled:
+            if self._tb is None:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self._tb = SummaryWriter(str(self.path / "tb"))
+            for key, value in metrics.items():
+                self._tb.add_scalar(key, value, step)
+            self._tb.flush()
+
+    def log_samples(self, samples: Iterable[Mapping[str, Any]]) -> None:
+        self._append(self.samples_path, samples)
+
+    def log_settings(self, step: int, settings: Mapping[str, Any]) -> None:
+        self._append(
+            self.settings_path, [{"step": step, "time": time.time(), "settings": dict(settings)}]
+        )
+
+    def truncate_after(self, step: int) -> None:
+        """Drop metrics and samples of steps after `step` (they are redone on resume)."""
+        for path in (self.metrics_path, self.samples_path):
+            if not path.exists():
+                continue
+            kept = [
+                line
+                for line in path.read_text(encoding="utf-8").splitlines()
+                if line.strip() and _step_of(line) <= step
+            ]
+            path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+
+    def close(self) -> None:
+        if self._tb is not None:
+            self._tb.close()
+            self._tb = None
+
+
+def _step_of(line: str) -> int:
+    try:
+        return int(json.loads(line).get("step", 0))
+    except (ValueError, AttributeError):
+        return 1 << 62  # a torn last line from a kill: drop it
