@@ -4,8 +4,10 @@ and a synthetic preference task where the chosen completion is the one that pass
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import torch
 from transformers import ByT5Tokenizer, GPT2Config, GPT2LMHeadModel
 
@@ -61,3 +63,12 @@ def passing_pairs(n: int, seed: int) -> list[Pair]:
             bad = f"    return {rng.choice(wrongs).format(a=a, b=b)}\n"
         out.append(Pair(prompt, good, bad))
     return out
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """Tiny models train far faster on one thread on a shared 2-core machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

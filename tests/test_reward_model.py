@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
-from feedback_helpers import passing_pairs, save_tiny_lm
+from feedback_helpers import one_thread, passing_pairs, save_tiny_lm
 
 from rlaif_tui.feedback.pairs import Pair
 from rlaif_tui.feedback.reward_model import RewardModel, bt_loss, split_pairs
+
+__all__ = ["one_thread"]  # a fixture, imported to be used
 
 
 def test_bt_loss_by_hand() -> None:
@@ -24,15 +25,6 @@ def test_split_keeps_a_prompt_on_one_side() -> None:
     train, held = split_pairs(pairs, 0.3, seed=1)
     assert len({p.prompt for p in held}) == 3
     assert not {p.prompt for p in train} & {p.prompt for p in held}
-
-
-@pytest.fixture
-def one_thread() -> Iterator[None]:
-    """Tiny models train far faster on one thread on a shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.mark.slow
