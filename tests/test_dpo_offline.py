@@ -78,6 +78,7 @@ def test_lora_reference_is_the_base_with_adapters_off(tmp_path: Path) -> None:
                 init_lora_weights=False,
             ),
         )
+
     @contextlib.contextmanager
     def adapters_off() -> Iterator[Any]:
         with model.disable_adapter():
