@@ -42,3 +42,38 @@ def test_learns_to_prefer_passing_code(tmp_path: Path) -> None:
     saved = rm.save(tmp_path / "rm", report)
     again = RewardModel.load(saved)
     assert again.pair_accuracy(heldout[:40]) == rm.pair_accuracy(heldout[:40])
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("one_thread")
+def test_rm_train_command_reads_csv_ratings(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from rlaif_tui.cli.main import app
+
+    base = save_tiny_lm(tmp_path / "base")
+    lines = ["prompt,response,rating"]
+    for p in passing_pairs(60, 4):
+        prompt = p.prompt.replace('"', '""')
+        lines.append(f'"{prompt}","{p.chosen}",5')
+        lines.append(f'"{prompt}","{p.rejected}",1')
+    (tmp_path / "r.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        app,
+        [
+            "rm",
+            "train",
+            str(tmp_path / "r.csv"),
+            "--base",
+            str(base),
+            "--out",
+            str(tmp_path / "rm"),
+            "--epochs",
+            "1",
+            "--max-length",
+            "128",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "held-out pair accuracy" in result.output
+    assert (tmp_path / "rm" / "reward_model.json").exists()
