@@ -22,22 +22,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from rlaif_tui.feedback.config import HumanConfig
 from rlaif_tui.feedback.pairs import Pair
 from rlaif_tui.feedback.penalties import PenaltyRules
 
 Arrival = Literal["early", "late", "unknown", "duplicate"]
-
-
-class HumanConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
-
-    hold_s: float = Field(0.0, ge=0, le=3600)
-    """Seconds to wait after publishing a batch's samples before the update, so ratings can
-    still change its rewards (0: never wait; only ratings already in arrive early)."""
-    keep_samples: int = Field(20_000, ge=100)
-    """Recent samples kept in memory to resolve rating ids."""
 
 
 @dataclass(frozen=True)

@@ -21,32 +21,10 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field
 
 from rlaif_tui.feedback.pairs import Pair
 
 META = "reward_model.json"
-
-
-class RewardModelConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
-
-    base: str | None = None
-    """Backbone to start from (hub name or local path); None: the policy's initial weights."""
-    path: str | None = None
-    """A trained reward model directory to load (from `rlaif rm train` or a previous run)."""
-    pairs: list[str] = Field(default_factory=list)
-    """Preference JSONL / rating CSV or JSON files to train on before the run starts."""
-    max_length: int = Field(512, ge=8)
-    """Tokens kept per (prompt + completion); the prompt is cut from the left when longer."""
-    lr: float = Field(1e-4, gt=0)
-    epochs: int = Field(3, ge=1)
-    batch_size: int = Field(16, ge=1)
-    heldout_fraction: float = Field(0.2, ge=0, lt=1)
-    """Share of pairs kept out of training to report `rm/heldout_accuracy`."""
-    refresh_every: int = Field(0, ge=0)
-    """Retrain on the pairs so far after this many new ones arrive during a run (0: never)."""
-    seed: int = 0
 
 
 @dataclass

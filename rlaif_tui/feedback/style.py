@@ -14,21 +14,9 @@ import ast
 import warnings
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel, ConfigDict, Field
 from pyflakes import checker, messages
 
-
-class StyleConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
-
-    lint_weight: float = Field(0.7, ge=0)
-    """Weight of the lint term (1 / (1 + pyflakes findings))."""
-    length_weight: float = Field(0.3, ge=0)
-    """Weight of the length term."""
-    max_chars: int = Field(600, ge=1)
-    """Completions up to this long get the full length term; it reaches 0 at twice this."""
-    ignore: list[str] = Field(default_factory=lambda: ["UnusedImport"])
-    """pyflakes message classes not counted (e.g. `UnusedImport`: prompts import for typing)."""
+from rlaif_tui.feedback.config import StyleConfig
 
 
 @dataclass

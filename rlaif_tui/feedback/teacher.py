@@ -22,9 +22,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from rlaif_tui.data import AssertsTests, Problem
+from rlaif_tui.feedback.config import TeacherConfig
 from rlaif_tui.feedback.judge.client import JudgeClient
 from rlaif_tui.feedback.judge.reply import JudgeError
 from rlaif_tui.feedback.pairs import Pair
@@ -35,21 +34,6 @@ TEACHER_SYSTEM = (
 )
 TEACHER_METER_KEYS = ("tokens", "tokens_total", "cost_usd", "cost_usd_total", "requests")
 FENCE = re.compile(r"```(?:python|py)?\s*\n(.*?)```", re.DOTALL)
-
-
-class TeacherConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
-
-    enabled: bool = False
-    """Ask the teacher (the judge's API, see `reward.judge`) for solutions."""
-    solutions_per_problem: int = Field(2, ge=1, le=16)
-    """Requests per problem (each may give one solution)."""
-    when: list[str] = Field(default_factory=lambda: ["no_reference", "all_fail"])
-    """Ask for problems without a reference and/or whose whole group failed."""
-    max_problems_per_step: int = Field(4, ge=1)
-    """Bound on teacher requests a training step may start."""
-    pairs_per_problem: int = Field(2, ge=0)
-    """DPO pairs (teacher solution, failing policy sample) kept per problem and step."""
 
 
 @dataclass

@@ -18,41 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 
-from rlaif_tui.algos.dpo import DPO_LOSS_TYPES, dpo_loss, sequence_logps
+from rlaif_tui.algos.dpo import dpo_loss, sequence_logps
+from rlaif_tui.feedback.config import DPOConfig
 from rlaif_tui.feedback.pairs import Pair
-
-
-class DPOConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
-
-    loss_type: str = "sigmoid"
-    """`sigmoid` (DPO, Rafailov et al. 2023) or `ipo` (Azar et al. 2023)."""
-    beta: float = Field(0.1, gt=0)
-    """Strength of the implicit KL to the reference (tau for IPO)."""
-    label_smoothing: float = Field(0.0, ge=0, lt=0.5)
-    """Assumed share of flipped preferences (conservative DPO); sigmoid only."""
-    pairs: str | None = None
-    """Preference JSONL for offline DPO (`rlaif train --algorithm dpo`)."""
-    heldout_fraction: float = Field(0.1, ge=0, lt=1)
-    """Share of prompts held out to report `dpo/heldout_margin` before and after."""
-    epochs: int = Field(1, ge=1)
-    """Passes over the pairs (offline)."""
-    batch_size: int = Field(8, ge=1)
-    """Pairs per optimizer step."""
-    max_length: int = Field(1024, ge=8)
-    """Tokens kept per prompt + completion (the prompt is cut from the left)."""
-    online_pairs: int = Field(1, ge=0)
-    """Online DPO: pairs taken from each group per step (best vs worst, then next ones)."""
-    online_margin: float = Field(0.1, ge=0)
-    """Online DPO: a group gives a pair only if its best and worst rewards differ this much."""
-
-    def check(self) -> None:
-        if self.loss_type not in DPO_LOSS_TYPES:
-            raise ValueError(
-                f"dpo.loss_type {self.loss_type!r} is not one of {', '.join(DPO_LOSS_TYPES)}"
-            )
 
 
 @dataclass
