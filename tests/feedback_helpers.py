@@ -3,6 +3,7 @@ and a synthetic preference task where the chosen completion is the one that pass
 
 from __future__ import annotations
 
+import importlib.util
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +35,20 @@ def save_tiny_lm(path: Path, *, n_embd: int = 64, n_layer: int = 2, seed: int = 
     GPT2LMHeadModel(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
+
+
+def _have(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a parent package is missing too
+        return False
+
+
+needs_sandbox = pytest.mark.skipif(
+    not _have("rlaif_tui.reward.executor"),
+    reason="the sandbox Executor is not in this checkout yet",
+)
+"""For tests that run programs: the sandbox (rlaif_tui.reward.Executor) is separate work."""
 
 
 # (docstring verb, correct expression, wrong expressions) over arguments {a} and {b}

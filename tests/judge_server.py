@@ -40,6 +40,8 @@ class JudgeServer:
     def __init__(self, grade: Callable[[str], int] = default_grade, key: str | None = None):
         self.grade = grade
         self.key = key
+        self.solve: Callable[[str], str] | None = None
+        """Teacher mode: answers a request whose system prompt asks for a solution."""
         self.script: deque[str] = deque()
         self.requests: list[dict[str, Any]] = []
         self.request_times: list[float] = []
@@ -91,6 +93,8 @@ class JudgeServer:
     # ----- grading -----------------------------------------------------------------------
 
     def answer_text(self, system: str, user: str) -> str:
+        if self.solve is not None and "writing a correct" in system:
+            return "Here is a solution:\n```python\n" + self.solve(user) + "```\n"
         codes = CODE.findall(user)
         scored = [{name: self.grade(code) for name in DEFAULT_CRITERIA} for code in codes]
         if '"scores"' in system:

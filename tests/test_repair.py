@@ -34,6 +34,7 @@ def test_prompt_comments_out_the_attempt_and_ends_with_the_original() -> None:
         "    return 1 / 0\n",
         {"status": "error", "failure": {"type": "ZeroDivisionError"}},
     )
+    assert text is not None
     assert text.endswith("# Write a corrected version.\ndef f(x):\n")
     assert "#     return 1 / 0\n" in text
     compile(text + "    return x\n", "<repair>", "exec")  # still a valid program prefix
@@ -42,3 +43,12 @@ def test_prompt_comments_out_the_attempt_and_ends_with_the_original() -> None:
 def test_pair_prefers_the_fix() -> None:
     assert repair_pair("P", "bad", "good") == Pair("P", "good", "bad")
     assert repair_pair("P", "same", "same") is None
+
+
+def test_prompt_fits_the_budget_or_is_skipped() -> None:
+    long = "".join(f"    x{i} = {i}\n" for i in range(100))
+    text = repair_prompt("def f():\n", long, None, max_chars=200)
+    assert text is not None
+    assert len(text) <= 200
+    assert text.endswith("def f():\n")
+    assert repair_prompt("def f():\n", long, None, max_chars=60) is None

@@ -3,9 +3,9 @@
 For a few groups per step where some completion failed, one failing completion is shown back to
 the policy with what went wrong, and the policy writes a revision group from a repair prompt:
 
-    <the original prompt's context, as comments>
-    # A previous attempt failed: <ExceptionType> at line N of the attempt.
-    # <the attempt, commented out>
+    # A previous attempt failed: <what went wrong>
+    # The attempt's body:
+    # <the failed completion, commented out, cut to fit the model's context>
     # Write a corrected version.
     <the original prompt>
 
@@ -23,20 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from rlaif_tui.feedback.pairs import Pair
-
-
-class RepairConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
-
-    enabled: bool = False
-    """Add self-repair groups to each step (off by default)."""
-    max_groups: int = Field(2, ge=1)
-    """Repair groups added per step at most."""
-    critique: bool = False
-    """Also show the judge's weakest criterion (needs the judge source)."""
 
 
 def error_note(outcome: Mapping[str, Any] | None, max_chars: int = 200) -> str:
@@ -59,15 +46,25 @@ def error_note(outcome: Mapping[str, Any] | None, max_chars: int = 200) -> str:
 
 
 def repair_prompt(
-    prompt: str, completion: str, outcome: Mapping[str, Any] | None, critique: str = ""
-) -> str:
-    attempt = "".join(f"# {line}\n" for line in (prompt + completion).splitlines())
-    note = error_note(outcome)
+    prompt: str,
+    completion: str,
+    outcome: Mapping[str, Any] | None,
+    critique: str = "",
+    max_chars: int | None = None,
+) -> str | None:
+    """The repair prompt, or None if it cannot fit in `max_chars` with some of the attempt."""
+    note = f"# A previous attempt failed: {error_note(outcome)}\n"
     extra = f"# A reviewer said: {critique}\n" if critique else ""
-    return (
-        f"# A previous attempt failed: {note}\n{extra}{attempt}"
-        f"# Write a corrected version.\n{prompt}"
-    )
+    tail = f"# The attempt's body:\n{{}}# Write a corrected version.\n{prompt}"
+    attempt = "".join(f"# {line}\n" for line in completion.splitlines())
+    if max_chars is not None:
+        room = max_chars - len(note) - len(extra) - len(tail) + 2
+        if room < 8:
+            return None
+        attempt = attempt[:room]
+        if not attempt.endswith("\n"):
+            attempt = attempt[: attempt.rfind("\n") + 1] if "\n" in attempt else ""
+    return note + extra + tail.replace("{}", attempt, 1)
 
 
 def repair_pair(original_prompt: str, failed: str, fixed: str) -> Pair | None:
