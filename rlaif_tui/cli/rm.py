@@ -29,8 +29,14 @@ def train(
     from rlaif_tui.feedback.pairs import PairsError
     from rlaif_tui.feedback.rm_train import train_reward_model
 
-    cfg = RewardModelConfig(
-        lr=lr, epochs=epochs, batch_size=batch_size, heldout_fraction=heldout, max_length=max_length
+    cfg = RewardModelConfig.model_validate(
+        {
+            "lr": lr,
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "heldout_fraction": heldout,
+            "max_length": max_length,
+        }
     )
     try:
         report = train_reward_model(base, files, out, cfg)
