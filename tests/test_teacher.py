@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from feedback_helpers import needs_sandbox
 from judge_server import JudgeServer
 
-from rlaif_tui.data import load_problems
+from rlaif_tui.data import Problem
 from rlaif_tui.feedback.config import TeacherConfig
 from rlaif_tui.feedback.judge.client import JudgeClient
 from rlaif_tui.feedback.judge.config import JudgeConfig
 from rlaif_tui.feedback.teacher import Teacher, completion_after_prompt
 
-REPO = Path(__file__).resolve().parent.parent
-PROBLEMS = load_problems(REPO / "data" / "quickstart" / "problems.jsonl")[:2]
+PROBLEMS = [
+    Problem.model_validate(
+        {
+            "id": "t/0",
+            "prompt": 'def compute(data):\n    """Return data sorted."""\n',
+            "entry_point": "compute",
+            "tests": {"kind": "asserts", "asserts": ["assert compute([3, 1, 2]) == [1, 2, 3]"]},
+            "reference": "    return sorted(data)\n",
+        }
+    ),
+    Problem.model_validate(
+        {
+            "id": "t/1",
+            "prompt": 'def run(y):\n    """Return y plus 56."""\n',
+            "entry_point": "run",
+            "tests": {"kind": "asserts", "asserts": ["assert run(1) == 57"]},
+        }
+    ),
+]
 
 
 def by_prompt(user: str) -> str:
