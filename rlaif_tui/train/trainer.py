@@ -22,6 +22,7 @@ from rlaif_tui.algos.kl import AdaptiveKLController, FixedKLController
 from rlaif_tui.config.live import Rating, Settings
 from rlaif_tui.config.train import TrainConfig
 from rlaif_tui.data import Problem, load_problems
+from rlaif_tui.feedback.runtime import FeedbackRuntime
 from rlaif_tui.models.policy import Policy, load_policy, save_policy
 from rlaif_tui.reward.sources import RewardSource, ScoreRequest
 from rlaif_tui.train import advantages as adv_math
@@ -110,6 +111,7 @@ class Trainer:
         problems: list[Problem],
         sources: Sequence[RewardSource],
         hooks: Hooks | None = None,
+        feedback: FeedbackRuntime | None = None,
     ) -> None:
         self.cfg = cfg
         self.run = run
@@ -117,6 +119,11 @@ class Trainer:
         self.problems = problems
         self.sources = list(sources)
         self.hooks = hooks or Hooks()
+        self.feedback = feedback or FeedbackRuntime.from_config(
+            cfg.model_copy(update={"reward": cfg.reward.model_copy(update={"weights": {}})}),
+            log=self._log,
+        )
+        """Judge/RM/style sources, human ratings, tripwires and penalties (issue 6)."""
         self.weights = dict(cfg.reward.weights)
         self.temperature = cfg.rollout.temperature
         self.step_count = 0
@@ -182,9 +189,11 @@ class Trainer:
             need_reference=need_ref,
             init_from=latest,
         )
+        log = hooks.on_log if hooks is not None else None
+        feedback = FeedbackRuntime.from_config(cfg, log=log)
         if sources is None:
-            sources = _default_sources(cfg, executor)
-        trainer = cls(cfg, run, policy, problems, sources, hooks)
+            sources = _default_sources(cfg, executor) + feedback.sources
+        trainer = cls(cfg, run, policy, problems, sources, hooks, feedback)
         for source in trainer.sources:
             load = getattr(source, "load_cache", None)
             if load is not None:
@@ -222,6 +231,17 @@ class Trainer:
         step = self.step_count + 1
         t0 = time.perf_counter()
         batch = self._collect(step)
+        batch.scored = self.feedback.finalize(
+            step,
+            batch.problems,
+            self.cfg.rollout.group_size,
+            batch.prompts,
+            batch.rollout.texts,
+            batch.programs,
+            batch.scored,
+            self.weights,
+            publish=self.hooks.on_samples,
+        )
         self._set_phase("training")
         t_train = time.perf_counter()
         metrics, advantages = self._update(step, batch)
@@ -254,6 +274,8 @@ class Trainer:
             advantages,
             batch.rollout.finish,
         )
+        self.feedback.after_step(samples, step)
+        metrics.update(self.feedback.metrics())
         self.run.log_metrics(step, metrics)
         keep = self.cfg.run.samples_per_step
         self.run.log_samples(samples if keep is None else samples[:keep])
@@ -279,6 +301,7 @@ class Trainer:
             "kl": self.kl_ctl.state_dict(),
             "settings": {"reward_weights": self.weights, "temperature": self.temperature},
             "ratings": [r.model_dump() for r in self.ratings.values()],
+            "feedback": self.feedback.state_dict(),
             "config_digest": self._config_digest(),
         }
         for source in self.sources:
@@ -312,7 +335,7 @@ class Trainer:
                 )
             self.kl_ctl.target = settings.kl_target
         if settings.reward_weights is not None:
-            known = {s.name for s in self.sources}
+            known = {s.name for s in self.sources} | self.feedback.source_names
             unknown = set(settings.reward_weights) - known
             if unknown:
                 raise ValueError(
@@ -326,12 +349,12 @@ class Trainer:
 
     def add_ratings(self, ratings: Sequence[Rating]) -> int:
         """Store human ratings (idempotent on `Rating.id`); returns how many were new."""
-        new = 0
-        for r in ratings:
-            if r.id not in self.ratings:
-                self.ratings[r.id] = r
-                new += 1
-        return new
+        new = [r for r in ratings if r.id not in self.ratings]
+        for r in new:
+            self.ratings[r.id] = r
+        # early ones adjust their group's reward, late ones become pairs, some confirm flags
+        self.feedback.add_ratings(new)
+        return len(new)
 
     def close(self) -> None:
         for source in self.sources:
@@ -654,6 +677,7 @@ class Trainer:
         for r in state.get("ratings", []):
             rating = Rating.model_validate(r)
             self.ratings[rating.id] = rating
+        self.feedback.load_state_dict(state.get("feedback", {}))
 
     def _config_digest(self) -> str:
         dump = self.cfg.model_dump_json(exclude={"run": {"steps"}})
