@@ -27,6 +27,7 @@ from rlaif_tui.models.policy import Policy, load_policy, save_policy
 from rlaif_tui.reward.sources import RewardSource, ScoreRequest
 from rlaif_tui.train import advantages as adv_math
 from rlaif_tui.train import checkpoint as ckpt
+from rlaif_tui.train import dpo_online
 from rlaif_tui.train import score as score_phase
 from rlaif_tui.train.curriculum import ProblemSampler
 from rlaif_tui.train.errors import NonFiniteError
@@ -180,7 +181,7 @@ class Trainer:
             problems = problems[: cfg.data.limit]
         if not problems:
             raise ValueError(f"{cfg.data.problems}: no problems in split {cfg.data.split!r}")
-        need_ref = cfg.kl.coef > 0 or cfg.kl.adaptive
+        need_ref = cfg.kl.coef > 0 or cfg.kl.adaptive or cfg.algorithm == "dpo"
         policy = load_policy(
             cfg.model.model_copy(
                 update={"value_head": cfg.model.value_head or cfg.algorithm == "ppo"}
@@ -244,7 +245,10 @@ class Trainer:
         )
         self._set_phase("training")
         t_train = time.perf_counter()
-        metrics, advantages = self._update(step, batch)
+        if self.cfg.algorithm == "dpo":
+            metrics, advantages = self._update_dpo(batch)
+        else:
+            metrics, advantages = self._update(step, batch)
         batch.timings["time/train_s"] = (
             time.perf_counter() - t_train + batch.timings.pop("_forward_s", 0.0)
         )
@@ -658,6 +662,32 @@ class Trainer:
         if seq_kl is not None:
             metrics["kl/sequence"] = seq_kl
         return metrics, seq_adv_np.tolist()
+
+    def _update_dpo(self, batch: _Batch) -> tuple[dict[str, float], list[float]]:
+        """Online DPO: pairs from this batch's groups plus the feedback pool (dpo_online)."""
+        k = self.cfg.rollout.group_size
+        rewards = batch.scored.rewards
+        pairs = dpo_online.group_pairs(batch.prompts, batch.rollout.texts, rewards, k, self.cfg.dpo)
+        from_pool = dpo_online.take(self.feedback.pairs, max(1, len(pairs)))
+        metrics = dpo_online.dpo_update(
+            self.policy,
+            self.optimizer,
+            self.cfg.dpo,
+            pairs + from_pool,
+            self.cfg.optim.max_grad_norm,
+        )
+        self.scheduler.step()
+        r = np.asarray(rewards, dtype=np.float64)
+        metrics.update(batch.scored.metrics)
+        metrics.update(
+            {
+                "reward/mean": float(r.mean()),
+                "reward/std": float(r.std()),
+                "groups/zero_variance": float(adv_math.zero_variance_groups(r, k).mean()),
+                "dpo/pool_pairs": float(len(from_pool)),
+            }
+        )
+        return metrics, dpo_online.centred(rewards, k)
 
     # ----- state --------------------------------------------------------------------------
 
