@@ -21,6 +21,7 @@ from rlaif_tui.feedback.config import TripwireConfig
 from rlaif_tui.feedback.human import HumanFeedback
 from rlaif_tui.feedback.pairs import Pair
 from rlaif_tui.feedback.penalties import PenaltyRules
+from rlaif_tui.feedback.teacher_link import TeacherLink
 from rlaif_tui.feedback.tripwires import SUSPICIOUS, scan
 from rlaif_tui.reward.mix import mix, source_means
 from rlaif_tui.reward.sources import RewardSource
@@ -80,12 +81,20 @@ class FeedbackRuntime:
         """Recent preference pairs (human, repair, teacher) for online DPO."""
         self._log = log
         self._counts: dict[str, float] = {}
+        self.teacher: TeacherLink | None = None
 
     @classmethod
     def from_config(cls, cfg: Any, log: Log | None = None) -> FeedbackRuntime:
         penalties = PenaltyRules(cfg.reward.tripwires.penalty_reward)
         human = HumanFeedback(cfg.reward.human, penalties)
         return cls(cfg.reward.tripwires, human, build_sources(cfg, log), log)
+
+    def attach_teacher(
+        self, cfg: Any, run_jobs: Callable[[list[dict[str, Any]]], Sequence[Any]], out: Any
+    ) -> None:
+        """Ask the teacher (the judge's API) about failing problems; `run_jobs` is the sandbox."""
+        if cfg.teacher.enabled:
+            self.teacher = TeacherLink(cfg, run_jobs, out, self._log)
 
     @property
     def penalties(self) -> PenaltyRules:
@@ -163,7 +172,10 @@ class FeedbackRuntime:
     def after_step(self, samples: Sequence[Mapping[str, Any]], step: int) -> list[Pair]:
         """Close the batch for early ratings; new pairs go to the pool and the reward model."""
         self.human.close_batch(samples, step)
-        return self.add_pairs(self.human.drain_pairs())
+        pairs = self.human.drain_pairs()
+        if self.teacher is not None:
+            pairs += self.teacher.after_step(samples)
+        return self.add_pairs(pairs)
 
     def add_pairs(self, pairs: Sequence[Pair]) -> list[Pair]:
         if not pairs:
@@ -193,8 +205,14 @@ class FeedbackRuntime:
             if get is not None:
                 out.update(get())
         out.update(self.human.metrics())
+        if self.teacher is not None:
+            out.update(self.teacher.metrics())
         out["pairs/pool"] = float(len(self.pairs))
         return out
+
+    def close(self) -> None:
+        if self.teacher is not None:
+            self.teacher.close()
 
     def state_dict(self) -> dict[str, Any]:
         return {"human": self.human.state_dict()}

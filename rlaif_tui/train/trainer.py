@@ -199,6 +199,11 @@ class Trainer:
             load = getattr(source, "load_cache", None)
             if load is not None:
                 load(run.path / "reward_cache.bin")
+        run_jobs = next((s.executor.run for s in sources if hasattr(s, "executor")), None)
+        if cfg.teacher.enabled and run_jobs is not None:
+            feedback.attach_teacher(cfg, run_jobs, run.path)
+            assert feedback.teacher is not None
+            feedback.teacher.register(problems)
         if latest is not None:
             trainer._restore(ckpt.read_state(latest))
             run.truncate_after(trainer.step_count)
@@ -361,6 +366,7 @@ class Trainer:
         return len(new)
 
     def close(self) -> None:
+        self.feedback.close()
         for source in self.sources:
             source.close()
         self.run.close()
