@@ -105,3 +105,27 @@ def test_execution_judge_and_human_end_to_end(tmp_path: Path) -> None:
     assert json.loads(lines[0])["rewards"]["human"] == 1.0
     metrics = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [m["step"] for m in metrics] == [1, 2, 3]
+
+
+@pytest.mark.slow
+def test_self_repair_replaces_failed_groups(tmp_path: Path) -> None:
+    with JudgeServer() as server:
+        cfg = smoke(
+            server,
+            **{
+                "run.steps": 1,
+                "reward.weights": {"execution": 1.0},
+                "repair": {"enabled": True, "max_groups": 1},
+                "model.tiny.n_positions": 512,  # room for the failed attempt in the prompt
+            },
+        )
+        trainer = Trainer.from_config(cfg, tmp_path / "run")
+        try:
+            result = trainer.step()
+        finally:
+            trainer.close()
+    # a random tiny model fails everything: one group became a repair group
+    assert result.metrics["repair/groups"] == 1
+    repaired = [s for s in result.samples if s["prompt"].startswith("# A previous attempt")]
+    assert len(repaired) == cfg.rollout.group_size
+    assert all(s["outcome"] is not None for s in repaired)  # rewarded like any sample

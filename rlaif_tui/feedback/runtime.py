@@ -187,6 +187,11 @@ class FeedbackRuntime:
                 self._log("info", f"reward model refit on {len(source.pairs)} pairs")  # type: ignore[attr-defined]
         return list(pairs)
 
+    def note(self, metrics: Mapping[str, float]) -> None:
+        """Counts to report with this step's metrics (e.g. `repair/groups`)."""
+        for key, value in metrics.items():
+            self._counts[key] = self._counts.get(key, 0.0) + float(value)
+
     def add_ratings(self, ratings: Sequence[Any]) -> list[str]:
         before = set(self.penalties.rules)
         arrivals = self.human.add(ratings)
@@ -208,6 +213,8 @@ class FeedbackRuntime:
         if self.teacher is not None:
             out.update(self.teacher.metrics())
         out["pairs/pool"] = float(len(self.pairs))
+        out.update(self._counts)
+        self._counts.clear()
         return out
 
     def close(self) -> None:

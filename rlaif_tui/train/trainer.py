@@ -22,6 +22,7 @@ from rlaif_tui.algos.kl import AdaptiveKLController, FixedKLController
 from rlaif_tui.config.live import Rating, Settings
 from rlaif_tui.config.train import TrainConfig
 from rlaif_tui.data import Problem, load_problems
+from rlaif_tui.feedback.repair import repair_pair, repair_prompt
 from rlaif_tui.feedback.runtime import FeedbackRuntime
 from rlaif_tui.models.policy import Policy, load_policy, save_policy
 from rlaif_tui.reward.sources import RewardSource, ScoreRequest
@@ -451,10 +452,19 @@ class Trainer:
         self._set_phase("scoring")
         beta_needed = self.policy.has_reference
         single = cfg.grpo.inner_epochs == 1 and cfg.grpo.minibatches == 1
-        if cfg.grpo.dynamic_sampling:
+        if cfg.grpo.dynamic_sampling or cfg.repair.enabled:
             scored = pending.wait()
             wait_s = scored.wait_s
-            for round_ in range(1, cfg.grpo.max_resample_rounds + 1):
+            if cfg.repair.enabled:
+                t1 = time.perf_counter()
+                have = (problems, indices, prompts, rollout, programs, scored)
+                (problems, indices, prompts, rollout, programs, scored), s_wait = self._repair(
+                    step, have
+                )
+                gen_s += time.perf_counter() - t1 - s_wait
+                wait_s += s_wait
+            rounds = cfg.grpo.max_resample_rounds if cfg.grpo.dynamic_sampling else 0
+            for round_ in range(1, rounds + 1):
                 zero = adv_math.zero_variance_groups(
                     np.array(scored.rewards), cfg.rollout.group_size
                 )
@@ -528,6 +538,61 @@ class Trainer:
                 "_forward_s": fwd_s,
             },
         )
+
+    def _repair(self, step: int, have: tuple[Any, ...]) -> tuple[tuple[Any, ...], float]:
+        """Self-repair (feedback.repair): groups where every sample failed are replaced by a
+        group of revisions of one failed attempt, shown what went wrong."""
+        problems, indices, prompts, rollout, _programs, scored = have
+        k = self.cfg.rollout.group_size
+        exe = scored.per_source.get("execution")
+        if exe is None:
+            return have, 0.0
+        chosen = [
+            g
+            for g in range(len(problems))
+            if all(v is not None and v <= 0 for v in exe[g * k : (g + 1) * k])
+        ][: self.cfg.repair.max_groups]
+        if not chosen:
+            return have, 0.0
+        positions: Any = getattr(self.policy.model.config, "n_positions", None) or getattr(
+            self.policy.model.config, "max_position_embeddings", 2048
+        )
+        budget = int(positions) - self.cfg.rollout.max_new_tokens - 8  # chars >= tokens
+        fixes, kept = [], []
+        for g in chosen:
+            text = repair_prompt(
+                problems[g].prompt,
+                rollout.texts[g * k],
+                scored.outcomes[g * k],
+                max_chars=budget,
+            )
+            if text is not None:
+                fixes.append(problems[g].model_copy(update={"prompt": text}))
+                kept.append(g)
+        if len(kept) < len(chosen):
+            self.feedback.note({"repair/skipped": float(len(chosen) - len(kept))})
+        chosen = kept
+        if not chosen:
+            return have, 0.0
+        p2, r2, prog2, req2 = self._rollout(step, 50, fixes)
+        s2 = score_phase.submit(self.sources, req2, self.weights).wait()
+        fixed_exe = s2.per_source.get("execution") or [None] * len(r2.texts)
+        pairs = []
+        for j, g in enumerate(chosen):
+            for t in range(j * k, (j + 1) * k):
+                value = fixed_exe[t]
+                pair = repair_pair(prompts[g], rollout.texts[g * k], r2.texts[t])
+                if value is not None and value > 0 and pair is not None:
+                    pairs.append(pair)
+                    break
+        self.feedback.add_pairs(pairs)
+        self.feedback.note({"repair/groups": float(len(chosen)), "repair/fixed": len(pairs)})
+        mask = np.zeros(len(problems), dtype=bool)
+        mask[chosen] = True
+        new = _replace_groups(
+            mask, k, have, (fixes, [indices[g] for g in chosen], p2, r2, prog2, s2), self._pad_id
+        )
+        return new, s2.wait_s
 
     @property
     def _pad_id(self) -> int:
