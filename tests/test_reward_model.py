@@ -77,3 +77,30 @@ def test_rm_train_command_reads_csv_ratings(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "held-out pair accuracy" in result.output
     assert (tmp_path / "rm" / "reward_model.json").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("one_thread")
+def test_reward_source_refits_after_enough_new_pairs(tmp_path: Path) -> None:
+    from rlaif_tui.data import load_problems
+    from rlaif_tui.feedback.config import RewardModelConfig
+    from rlaif_tui.reward.sources import ScoreRequest
+    from rlaif_tui.reward.sources.rm import RewardModelSource
+
+    rm = RewardModel.from_backbone(str(save_tiny_lm(tmp_path / "b")), max_length=96)
+    cfg = RewardModelConfig(refresh_every=20, epochs=1, batch_size=10, heldout_fraction=0.25)
+    source = RewardModelSource(rm, cfg)
+    try:
+        assert not source.refresh(passing_pairs(10, 1))
+        assert source.refresh(passing_pairs(10, 2))  # 20 new pairs: refit
+        m = source.metrics()
+        assert m["rm/refreshes"] == 1
+        assert m["rm/pairs"] == 20
+        assert "rm/heldout_accuracy" in m
+        problem = load_problems(Path(__file__).parent.parent / "data/quickstart/problems.jsonl")[0]
+        req = ScoreRequest("s1", problem, problem.prompt, "    return 1\n", "x")
+        (score,) = source.submit([req]).result(timeout=60)
+        assert score.value is not None
+        assert 0.0 < score.value < 1.0
+    finally:
+        source.close()
