@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from feedback_helpers import needs_sandbox
 from judge_server import JudgeServer
 
 from rlaif_tui.config import load_config
@@ -37,6 +38,7 @@ def smoke(server: JudgeServer, **extra: Any) -> TrainConfig:
 
 
 @pytest.mark.slow
+@needs_sandbox
 def test_execution_judge_and_human_end_to_end(tmp_path: Path) -> None:
     published: list[list[dict[str, Any]]] = []
     logs: list[tuple[str, str]] = []
@@ -108,6 +110,7 @@ def test_execution_judge_and_human_end_to_end(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@needs_sandbox
 def test_self_repair_replaces_failed_groups(tmp_path: Path) -> None:
     with JudgeServer() as server:
         cfg = smoke(
