@@ -574,8 +574,8 @@ class Trainer:
         chosen = kept
         if not chosen:
             return have, 0.0
-        p2, r2, prog2, req2 = self._rollout(step, 50, fixes)
-        s2 = score_phase.submit(self.sources, req2, self.weights).wait()
+        p2, r2, prog2, pending2 = self._rollout(step, 50, fixes)
+        s2 = pending2.wait()
         fixed_exe = s2.per_source.get("execution") or [None] * len(r2.texts)
         pairs = []
         for j, g in enumerate(chosen):
