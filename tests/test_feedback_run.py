@@ -14,6 +14,8 @@ from judge_server import JudgeServer
 from rlaif_tui.config import load_config
 from rlaif_tui.config.live import Rating, Settings
 from rlaif_tui.config.train import TrainConfig
+from rlaif_tui.data import load_problems
+from rlaif_tui.feedback.judge.config import JudgeConfig
 from rlaif_tui.train.trainer import Hooks, Trainer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -132,3 +134,35 @@ def test_self_repair_replaces_failed_groups(tmp_path: Path) -> None:
     repaired = [s for s in result.samples if s["prompt"].startswith("# A previous attempt")]
     assert len(repaired) == cfg.rollout.group_size
     assert all(s["outcome"] is not None for s in repaired)  # rewarded like any sample
+
+
+@pytest.mark.slow
+@needs_sandbox
+def test_teacher_in_a_run_writes_solutions_and_pairs(tmp_path: Path) -> None:
+    first = load_problems(REPO / "data" / "quickstart" / "problems.jsonl")[0]
+    with JudgeServer() as server:
+        server.solve = lambda _user: first.prompt + (first.reference or "")
+        judge = JudgeConfig(base_url=server.openai_url, model="teacher", api_key_env="")
+        overrides = {
+            "run.steps": 2,
+            "run.checkpoint_every": 0,
+            "data.limit": 1,
+            "rollout.prompts_per_step": 1,
+            "reward.weights": {"execution": 1.0, "judge": 0.0},
+            "reward.judge": judge.model_dump(mode="json"),
+            "teacher": {"enabled": True, "when": ["all_fail"], "solutions_per_problem": 1},
+        }
+        cfg = load_config(REPO / "configs" / "smoke.yaml", TrainConfig, overrides)
+        trainer = Trainer.from_config(cfg, tmp_path / "run")
+        try:
+            trainer.step()  # a random tiny model fails the whole group: the teacher is asked
+            link = trainer.feedback.teacher
+            assert link is not None
+            link.wait(timeout=30)
+            second = trainer.step()
+        finally:
+            trainer.close()
+    assert second.metrics["teacher/passed"] == 1
+    lines = (tmp_path / "run" / "teacher_solutions.jsonl").read_text().splitlines()
+    assert json.loads(lines[0])["completion"] == first.reference
+    assert second.metrics["pairs/pool"] >= 1
