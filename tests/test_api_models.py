@@ -48,3 +48,15 @@ def test_api_package_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_rating_may_confirm_flags_as_reward_hacking() -> None:
+    from pydantic import ValidationError
+
+    from rlaif_tui.api.models import RatingIn
+
+    r = RatingIn(id="r-000001", sample_id="s1", score=1, confirm_flags=["touches_frames"])
+    assert r.confirm_flags == ["touches_frames"]
+    assert RatingIn(id="r-000002", sample_id="s1", score=3).confirm_flags == []
+    with pytest.raises(ValidationError, match="confirm_flags"):
+        RatingIn(id="r-000003", sample_id="s1", score=1, confirm_flags=["Bad Flag!"])

@@ -4,8 +4,8 @@ Nothing here touches models, data or I/O: tensors in, tensors out, so each is te
 hand-computed cases.
 """
 
-ALGORITHMS = ("grpo", "rloo", "ppo")
-"""Algorithms `rlaif train` runs online (DPO, offline, comes through `--algorithm dpo`)."""
+ALGORITHMS = ("grpo", "rloo", "ppo", "dpo")
+"""Algorithms `rlaif train` runs; `dpo` is offline with `dpo.pairs`, else online."""
 
 GRPO_LOSS_TYPES = ("dapo", "grpo", "dr_grpo")
 """Ways to aggregate per-token GRPO losses (see `grpo.aggregate`)."""

@@ -6,7 +6,7 @@ Metric points and samples travel as plain dicts with the keys of docs/architectu
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -79,6 +79,11 @@ class RatingIn(_Wire):
     rejected_id: str | None = None
     comment: str = Field("", max_length=4000)
     rater: str = Field("anonymous", min_length=1, max_length=100)
+    confirm_flags: list[Annotated[str, Field(pattern=r"^[a-z_:]{1,64}$")]] = Field(
+        default_factory=list, max_length=16
+    )
+    """Flags of the rated sample (a preference: of the rejected one) that the rater confirms
+    as reward hacking; each becomes a penalty for the rest of the run. Empty: none."""
 
     @model_validator(mode="after")
     def _one_kind(self) -> RatingIn:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import typer
 
 from rlaif_tui import __version__
-from rlaif_tui.cli import bench, data, sandbox
+from rlaif_tui.cli import bench, data, rm, sandbox
 from rlaif_tui.cli.train import train_command
 
 app = typer.Typer(
@@ -39,6 +39,7 @@ def main(
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(bench.app, name="bench")
 app.add_typer(data.app, name="data")
+app.add_typer(rm.app, name="rm")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ def train_command(
     ] = None,
     steps: Annotated[int | None, typer.Option("--steps", help="Total steps (run.steps).")] = None,
     algorithm: Annotated[
-        str | None, typer.Option("--algorithm", help="grpo, rloo or ppo (config: algorithm).")
+        str | None, typer.Option("--algorithm", help="grpo, rloo, ppo or dpo (config: algorithm).")
     ] = None,
 ) -> None:
     """Train a policy with RL from execution feedback (GRPO by default)."""

@@ -41,6 +41,9 @@ class Rating(BaseModel):
     """The other sample of the same group, for kind `preference`."""
     comment: str = ""
     rater: str = ""
+    confirm_flags: list[str] = Field(default_factory=list)
+    """Flags of the rated sample (a preference: the rejected one) the rater confirms as reward
+    hacking; each becomes a penalty for the rest of the run."""
 
     @model_validator(mode="after")
     def _complete(self) -> Rating:

@@ -12,8 +12,18 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rlaif_tui.config.loader import ConfigPath
+from rlaif_tui.feedback.config import (
+    DPOConfig,
+    HumanConfig,
+    JudgeConfig,
+    RepairConfig,
+    RewardModelConfig,
+    StyleConfig,
+    TeacherConfig,
+    TripwireConfig,
+)
 
-REWARD_SOURCES = ("execution", "syntax")
+REWARD_SOURCES = ("execution", "syntax", "judge", "rm", "style", "human")
 """Reward sources `reward.weights` may name."""
 
 DEFAULT_STOPS = ["\ndef ", "\nclass ", "\nif __name__", "\n```", "\nprint(", "\n#"]
@@ -262,6 +272,25 @@ class RewardConfig(_Section):
         return value
 
     execution: ExecutionRewardConfig = Field(default_factory=ExecutionRewardConfig)
+    judge: JudgeConfig | None = None
+    """The AI judge (RLAIF): required when `weights` names `judge` (also the teacher's API)."""
+    rm: RewardModelConfig = Field(default_factory=RewardModelConfig)
+    """The learned Bradley-Terry reward model (source `rm`)."""
+    style: StyleConfig = Field(default_factory=StyleConfig)
+    """Syntax, lint findings and length (source `style`)."""
+    human: HumanConfig = Field(default_factory=HumanConfig)
+    """1-5 ratings arriving before their group's update (source `human`)."""
+    tripwires: TripwireConfig = Field(default_factory=TripwireConfig)
+    """Reward-hacking flags and the penalty for the ones a person confirms."""
+
+    @model_validator(mode="after")
+    def _judge_configured(self) -> RewardConfig:
+        if "judge" in self.weights and self.judge is None:
+            raise ValueError(
+                "weights name `judge` but there is no reward.judge section; add one, e.g. "
+                "judge: {provider: openai, model: gpt-4o-mini}"
+            )
+        return self
 
 
 class CurriculumConfig(_Section):
@@ -296,6 +325,10 @@ class TrainConfig(_Section):
     optim: OptimConfig = Field(default_factory=OptimConfig)
     reward: RewardConfig = Field(default_factory=RewardConfig)
     curriculum: CurriculumConfig = Field(default_factory=CurriculumConfig)
+    dpo: DPOConfig = Field(default_factory=DPOConfig)
+    """`algorithm: dpo`: offline from `dpo.pairs`, else online from each step's groups."""
+    teacher: TeacherConfig = Field(default_factory=TeacherConfig)
+    repair: RepairConfig = Field(default_factory=RepairConfig)
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainConfig:
@@ -322,6 +355,13 @@ class TrainConfig(_Section):
         if not any(w > 0 for w in self.reward.weights.values()):
             raise ValueError(
                 "reward.weights: at least one source needs a positive weight, e.g. {execution: 1.0}"
+            )
+        if self.algorithm == "dpo":
+            self.dpo.check()
+        if self.teacher.enabled and self.reward.judge is None:
+            raise ValueError(
+                "teacher.enabled needs an API to ask: add a reward.judge section (the teacher "
+                "uses the same client, with `judge` weight 0 if it should not grade)"
             )
         if self.kl.adaptive and self.kl.coef == 0:
             raise ValueError("kl.adaptive needs a starting kl.coef > 0 (e.g. 0.05)")

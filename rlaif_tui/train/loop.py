@@ -34,6 +34,12 @@ def format_line(step: int, total: int, metrics: dict[str, float]) -> str:
 def train(cfg: TrainConfig, run_dir: Path, *, resume: bool = False) -> int:
     """Run (or resume) training to `cfg.run.steps`; returns a process exit code."""
     console = Console(stderr=True)
+    if cfg.algorithm == "dpo" and cfg.dpo.pairs is not None:
+        from rlaif_tui.train.dpo_run import run_offline_dpo
+
+        console.print(f"run directory: {run_dir}")
+        run_offline_dpo(cfg, run_dir, echo=lambda line: print(line, flush=True))
+        return 0
     hooks = Hooks(on_log=lambda level, msg: console.print(f"[{level}] {msg}"))
     console.print(f"run directory: {run_dir}")
     try:

@@ -9,6 +9,11 @@ from rlaif_tui.data import Problem
 from rlaif_tui.train.score import Scored
 
 
+def sample_id(step: int, group: int, index: int) -> str:
+    """The id of the `index`-th completion of the `group`-th group of a step's batch."""
+    return f"s{step:06d}-g{group:02d}-{index:02d}"
+
+
 def sample_records(
     step: int,
     problems: Sequence[Problem],
@@ -28,7 +33,7 @@ def sample_records(
             flags.append("truncated")
         out.append(
             {
-                "id": f"s{step:06d}-g{g:02d}-{j:02d}",
+                "id": sample_id(step, g, j),
                 "step": step,
                 "group_id": f"s{step:06d}-g{g:02d}",
                 "problem_id": problems[g].id,

@@ -22,10 +22,13 @@ from rlaif_tui.algos.kl import AdaptiveKLController, FixedKLController
 from rlaif_tui.config.live import Rating, Settings
 from rlaif_tui.config.train import TrainConfig
 from rlaif_tui.data import Problem, load_problems
+from rlaif_tui.feedback.repair import repair_pair, repair_prompt
+from rlaif_tui.feedback.runtime import FeedbackRuntime
 from rlaif_tui.models.policy import Policy, load_policy, save_policy
 from rlaif_tui.reward.sources import RewardSource, ScoreRequest
 from rlaif_tui.train import advantages as adv_math
 from rlaif_tui.train import checkpoint as ckpt
+from rlaif_tui.train import dpo_online
 from rlaif_tui.train import score as score_phase
 from rlaif_tui.train.curriculum import ProblemSampler
 from rlaif_tui.train.errors import NonFiniteError
@@ -110,6 +113,7 @@ class Trainer:
         problems: list[Problem],
         sources: Sequence[RewardSource],
         hooks: Hooks | None = None,
+        feedback: FeedbackRuntime | None = None,
     ) -> None:
         self.cfg = cfg
         self.run = run
@@ -117,6 +121,11 @@ class Trainer:
         self.problems = problems
         self.sources = list(sources)
         self.hooks = hooks or Hooks()
+        self.feedback = feedback or FeedbackRuntime.from_config(
+            cfg.model_copy(update={"reward": cfg.reward.model_copy(update={"weights": {}})}),
+            log=self._log,
+        )
+        """Judge/RM/style sources, human ratings, tripwires and penalties (issue 6)."""
         self.weights = dict(cfg.reward.weights)
         self.temperature = cfg.rollout.temperature
         self.step_count = 0
@@ -173,7 +182,7 @@ class Trainer:
             problems = problems[: cfg.data.limit]
         if not problems:
             raise ValueError(f"{cfg.data.problems}: no problems in split {cfg.data.split!r}")
-        need_ref = cfg.kl.coef > 0 or cfg.kl.adaptive
+        need_ref = cfg.kl.coef > 0 or cfg.kl.adaptive or cfg.algorithm == "dpo"
         policy = load_policy(
             cfg.model.model_copy(
                 update={"value_head": cfg.model.value_head or cfg.algorithm == "ppo"}
@@ -182,13 +191,20 @@ class Trainer:
             need_reference=need_ref,
             init_from=latest,
         )
+        log = hooks.on_log if hooks is not None else None
+        feedback = FeedbackRuntime.from_config(cfg, log=log)
         if sources is None:
-            sources = _default_sources(cfg, executor)
-        trainer = cls(cfg, run, policy, problems, sources, hooks)
+            sources = _default_sources(cfg, executor) + feedback.sources
+        trainer = cls(cfg, run, policy, problems, sources, hooks, feedback)
         for source in trainer.sources:
             load = getattr(source, "load_cache", None)
             if load is not None:
                 load(run.path / "reward_cache.bin")
+        run_jobs = next((s.executor.run for s in sources if hasattr(s, "executor")), None)
+        if cfg.teacher.enabled and run_jobs is not None:
+            feedback.attach_teacher(cfg, run_jobs, run.path)
+            assert feedback.teacher is not None
+            feedback.teacher.register(problems)
         if latest is not None:
             trainer._restore(ckpt.read_state(latest))
             run.truncate_after(trainer.step_count)
@@ -222,9 +238,23 @@ class Trainer:
         step = self.step_count + 1
         t0 = time.perf_counter()
         batch = self._collect(step)
+        batch.scored = self.feedback.finalize(
+            step,
+            batch.problems,
+            self.cfg.rollout.group_size,
+            batch.prompts,
+            batch.rollout.texts,
+            batch.programs,
+            batch.scored,
+            self.weights,
+            publish=self.hooks.on_samples,
+        )
         self._set_phase("training")
         t_train = time.perf_counter()
-        metrics, advantages = self._update(step, batch)
+        if self.cfg.algorithm == "dpo":
+            metrics, advantages = self._update_dpo(batch)
+        else:
+            metrics, advantages = self._update(step, batch)
         batch.timings["time/train_s"] = (
             time.perf_counter() - t_train + batch.timings.pop("_forward_s", 0.0)
         )
@@ -254,6 +284,8 @@ class Trainer:
             advantages,
             batch.rollout.finish,
         )
+        self.feedback.after_step(samples, step)
+        metrics.update(self.feedback.metrics())
         self.run.log_metrics(step, metrics)
         keep = self.cfg.run.samples_per_step
         self.run.log_samples(samples if keep is None else samples[:keep])
@@ -279,6 +311,7 @@ class Trainer:
             "kl": self.kl_ctl.state_dict(),
             "settings": {"reward_weights": self.weights, "temperature": self.temperature},
             "ratings": [r.model_dump() for r in self.ratings.values()],
+            "feedback": self.feedback.state_dict(),
             "config_digest": self._config_digest(),
         }
         for source in self.sources:
@@ -312,7 +345,7 @@ class Trainer:
                 )
             self.kl_ctl.target = settings.kl_target
         if settings.reward_weights is not None:
-            known = {s.name for s in self.sources}
+            known = {s.name for s in self.sources} | self.feedback.source_names
             unknown = set(settings.reward_weights) - known
             if unknown:
                 raise ValueError(
@@ -326,14 +359,15 @@ class Trainer:
 
     def add_ratings(self, ratings: Sequence[Rating]) -> int:
         """Store human ratings (idempotent on `Rating.id`); returns how many were new."""
-        new = 0
-        for r in ratings:
-            if r.id not in self.ratings:
-                self.ratings[r.id] = r
-                new += 1
-        return new
+        new = [r for r in ratings if r.id not in self.ratings]
+        for r in new:
+            self.ratings[r.id] = r
+        # early ones adjust their group's reward, late ones become pairs, some confirm flags
+        self.feedback.add_ratings(new)
+        return len(new)
 
     def close(self) -> None:
+        self.feedback.close()
         for source in self.sources:
             source.close()
         self.run.close()
@@ -418,10 +452,19 @@ class Trainer:
         self._set_phase("scoring")
         beta_needed = self.policy.has_reference
         single = cfg.grpo.inner_epochs == 1 and cfg.grpo.minibatches == 1
-        if cfg.grpo.dynamic_sampling:
+        if cfg.grpo.dynamic_sampling or cfg.repair.enabled:
             scored = pending.wait()
             wait_s = scored.wait_s
-            for round_ in range(1, cfg.grpo.max_resample_rounds + 1):
+            if cfg.repair.enabled:
+                t1 = time.perf_counter()
+                have = (problems, indices, prompts, rollout, programs, scored)
+                (problems, indices, prompts, rollout, programs, scored), s_wait = self._repair(
+                    step, have
+                )
+                gen_s += time.perf_counter() - t1 - s_wait
+                wait_s += s_wait
+            rounds = cfg.grpo.max_resample_rounds if cfg.grpo.dynamic_sampling else 0
+            for round_ in range(1, rounds + 1):
                 zero = adv_math.zero_variance_groups(
                     np.array(scored.rewards), cfg.rollout.group_size
                 )
@@ -495,6 +538,61 @@ class Trainer:
                 "_forward_s": fwd_s,
             },
         )
+
+    def _repair(self, step: int, have: tuple[Any, ...]) -> tuple[tuple[Any, ...], float]:
+        """Self-repair (feedback.repair): groups where every sample failed are replaced by a
+        group of revisions of one failed attempt, shown what went wrong."""
+        problems, indices, prompts, rollout, _programs, scored = have
+        k = self.cfg.rollout.group_size
+        exe = scored.per_source.get("execution")
+        if exe is None:
+            return have, 0.0
+        chosen = [
+            g
+            for g in range(len(problems))
+            if all(v is not None and v <= 0 for v in exe[g * k : (g + 1) * k])
+        ][: self.cfg.repair.max_groups]
+        if not chosen:
+            return have, 0.0
+        positions: Any = getattr(self.policy.model.config, "n_positions", None) or getattr(
+            self.policy.model.config, "max_position_embeddings", 2048
+        )
+        budget = int(positions) - self.cfg.rollout.max_new_tokens - 8  # chars >= tokens
+        fixes, kept = [], []
+        for g in chosen:
+            text = repair_prompt(
+                problems[g].prompt,
+                rollout.texts[g * k],
+                scored.outcomes[g * k],
+                max_chars=budget,
+            )
+            if text is not None:
+                fixes.append(problems[g].model_copy(update={"prompt": text}))
+                kept.append(g)
+        if len(kept) < len(chosen):
+            self.feedback.note({"repair/skipped": float(len(chosen) - len(kept))})
+        chosen = kept
+        if not chosen:
+            return have, 0.0
+        p2, r2, prog2, pending2 = self._rollout(step, 50, fixes)
+        s2 = pending2.wait()
+        fixed_exe = s2.per_source.get("execution") or [None] * len(r2.texts)
+        pairs = []
+        for j, g in enumerate(chosen):
+            for t in range(j * k, (j + 1) * k):
+                value = fixed_exe[t]
+                pair = repair_pair(prompts[g], rollout.texts[g * k], r2.texts[t])
+                if value is not None and value > 0 and pair is not None:
+                    pairs.append(pair)
+                    break
+        self.feedback.add_pairs(pairs)
+        self.feedback.note({"repair/groups": float(len(chosen)), "repair/fixed": len(pairs)})
+        mask = np.zeros(len(problems), dtype=bool)
+        mask[chosen] = True
+        new = _replace_groups(
+            mask, k, have, (fixes, [indices[g] for g in chosen], p2, r2, prog2, s2), self._pad_id
+        )
+        return new, s2.wait_s
 
     @property
     def _pad_id(self) -> int:
@@ -636,6 +734,32 @@ class Trainer:
             metrics["kl/sequence"] = seq_kl
         return metrics, seq_adv_np.tolist()
 
+    def _update_dpo(self, batch: _Batch) -> tuple[dict[str, float], list[float]]:
+        """Online DPO: pairs from this batch's groups plus the feedback pool (dpo_online)."""
+        k = self.cfg.rollout.group_size
+        rewards = batch.scored.rewards
+        pairs = dpo_online.group_pairs(batch.prompts, batch.rollout.texts, rewards, k, self.cfg.dpo)
+        from_pool = dpo_online.take(self.feedback.pairs, max(1, len(pairs)))
+        metrics = dpo_online.dpo_update(
+            self.policy,
+            self.optimizer,
+            self.cfg.dpo,
+            pairs + from_pool,
+            self.cfg.optim.max_grad_norm,
+        )
+        self.scheduler.step()
+        r = np.asarray(rewards, dtype=np.float64)
+        metrics.update(batch.scored.metrics)
+        metrics.update(
+            {
+                "reward/mean": float(r.mean()),
+                "reward/std": float(r.std()),
+                "groups/zero_variance": float(adv_math.zero_variance_groups(r, k).mean()),
+                "dpo/pool_pairs": float(len(from_pool)),
+            }
+        )
+        return metrics, dpo_online.centred(rewards, k)
+
     # ----- state --------------------------------------------------------------------------
 
     def _restore(self, state: dict[str, Any]) -> None:
@@ -654,6 +778,7 @@ class Trainer:
         for r in state.get("ratings", []):
             rating = Rating.model_validate(r)
             self.ratings[rating.id] = rating
+        self.feedback.load_state_dict(state.get("feedback", {}))
 
     def _config_digest(self) -> str:
         dump = self.cfg.model_dump_json(exclude={"run": {"steps"}})

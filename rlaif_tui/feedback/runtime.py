@@ -1,0 +1,228 @@
+"""The feedback side of a training run, behind the few calls the Trainer makes.
+
+- `sources`: the judge, reward-model and style reward sources named in `reward.weights`;
+- `finalize(...)`: once a batch is scored, add the `human` column (early ratings, after the
+  optional `reward.human.hold_s` window), scan for tripwires, re-mix with the live weights and
+  apply the penalty rules people confirmed;
+- `after_step(samples)`: ratings of these samples now arrive late and become pairs, which refresh
+  the reward model and feed online DPO;
+- `add_ratings`, `metrics`, `state_dict` / `load_state_dict`, `close`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from rlaif_tui.data import Problem
+from rlaif_tui.feedback.config import TripwireConfig
+from rlaif_tui.feedback.human import HumanFeedback
+from rlaif_tui.feedback.pairs import Pair
+from rlaif_tui.feedback.penalties import PenaltyRules
+from rlaif_tui.feedback.teacher_link import TeacherLink
+from rlaif_tui.feedback.tripwires import SUSPICIOUS, scan
+from rlaif_tui.reward.mix import mix, source_means
+from rlaif_tui.reward.sources import RewardSource
+from rlaif_tui.train.records import sample_id
+from rlaif_tui.train.score import Scored
+
+Log = Callable[[str, str], None]
+PAIR_POOL = 4096
+
+
+def build_sources(cfg: Any, log: Log | None = None) -> list[RewardSource]:
+    """Judge, reward-model and style sources for the sources named in `reward.weights`."""
+    weights = cfg.reward.weights
+    out: list[RewardSource] = []
+    if "judge" in weights:
+        from rlaif_tui.reward.sources.judge import JudgeSource
+
+        out.append(JudgeSource(cfg.reward.judge, log=log))
+    if "style" in weights:
+        from rlaif_tui.reward.sources.style import StyleSource
+
+        out.append(StyleSource(cfg.reward.style))
+    if "rm" in weights:
+        out.append(_rm_source(cfg))
+    return out
+
+
+def _rm_source(cfg: Any) -> RewardSource:
+    from rlaif_tui.feedback.reward_model import RewardModel
+    from rlaif_tui.feedback.rm_train import load_preference_files
+    from rlaif_tui.reward.sources.rm import RewardModelSource
+
+    rm_cfg = cfg.reward.rm
+    if rm_cfg.path is not None:
+        model = RewardModel.load(rm_cfg.path)
+    else:
+        base = rm_cfg.base or cfg.model.name
+        model = RewardModel.from_backbone(str(base), rm_cfg.max_length, rm_cfg.seed)
+    source = RewardModelSource(model, rm_cfg, load_preference_files(rm_cfg.pairs))
+    if rm_cfg.pairs:
+        source.fit()
+    return source
+
+
+class FeedbackRuntime:
+    def __init__(
+        self,
+        tripwires: TripwireConfig,
+        human: HumanFeedback,
+        sources: Sequence[RewardSource] = (),
+        log: Log | None = None,
+    ) -> None:
+        self.tripwires = tripwires
+        self.human = human
+        self.sources = list(sources)
+        self.pairs: deque[Pair] = deque(maxlen=PAIR_POOL)
+        """Recent preference pairs (human, repair, teacher) for online DPO."""
+        self._log = log
+        self._counts: dict[str, float] = {}
+        self.teacher: TeacherLink | None = None
+
+    @classmethod
+    def from_config(cls, cfg: Any, log: Log | None = None) -> FeedbackRuntime:
+        penalties = PenaltyRules(cfg.reward.tripwires.penalty_reward)
+        human = HumanFeedback(cfg.reward.human, penalties)
+        return cls(cfg.reward.tripwires, human, build_sources(cfg, log), log)
+
+    def attach_teacher(
+        self, cfg: Any, run_jobs: Callable[[list[dict[str, Any]]], Sequence[Any]], out: Any
+    ) -> None:
+        """Ask the teacher (the judge's API) about failing problems; `run_jobs` is the sandbox."""
+        if cfg.teacher.enabled:
+            self.teacher = TeacherLink(cfg, run_jobs, out, self._log)
+
+    @property
+    def penalties(self) -> PenaltyRules:
+        return self.human.penalties
+
+    @property
+    def source_names(self) -> set[str]:
+        return {s.name for s in self.sources} | {"human"}
+
+    # ----- per step -------------------------------------------------------------------------
+
+    def finalize(
+        self,
+        step: int,
+        problems: Sequence[Problem],
+        group_size: int,
+        prompts: Sequence[str],
+        completions: Sequence[str],
+        programs: Sequence[str],
+        scored: Scored,
+        weights: Mapping[str, float],
+        publish: Callable[[list[dict[str, Any]]], None] | None = None,
+    ) -> Scored:
+        """The batch's final rewards: human column, tripwires, re-mix, penalties."""
+        n = len(completions)
+        ids = [sample_id(step, i // group_size, i % group_size) for i in range(n)]
+        per_source = {k: list(v) for k, v in scored.per_source.items()}
+        flags = [list(f) for f in scored.flags]
+        if self.tripwires.enabled:
+            for i in range(n):
+                problem = problems[i // group_size]
+                found = scan(programs[i], problem, scored.outcomes[i])
+                flags[i] += [f for f in found if f not in flags[i]]
+        provisional = [
+            {
+                "id": ids[i],
+                "step": step,
+                "group_id": ids[i].rsplit("-", 1)[0],
+                "problem_id": problems[i // group_size].id,
+                "prompt": prompts[i // group_size],
+                "completion": completions[i],
+                "program": programs[i],
+                "reward": scored.rewards[i],
+                "rewards": {k: v[i] for k, v in per_source.items()},
+                "advantage": 0.0,
+                "outcome": scored.outcomes[i],
+                "flags": flags[i],
+            }
+            for i in range(n)
+        ]
+        self.human.open_batch(provisional)
+        hold = self.human.cfg.hold_s
+        if "human" in weights:
+            if hold > 0 and publish is not None:
+                publish(provisional)  # people can rate these before the update
+                time.sleep(hold)
+            per_source["human"] = [self.human.value(i) for i in ids]
+        active = {k: w for k, w in weights.items() if k in per_source}
+        rewards, mix_flags = mix(per_source, active)
+        penalised = 0
+        for i in range(n):
+            flags[i] = [f for f in flags[i] if f != "no_reward"] + mix_flags[i]
+            rewards[i], notes = self.penalties.apply(rewards[i], flags[i])
+            if notes:
+                penalised += 1
+                flags[i] += notes
+        metrics = dict(scored.metrics)
+        metrics.update(source_means(per_source))
+        metrics["tripwires/flagged"] = sum(any(f in SUSPICIOUS for f in fl) for fl in flags) / max(
+            1, n
+        )
+        metrics["tripwires/penalised"] = float(penalised)
+        return Scored(rewards, per_source, scored.outcomes, flags, scored.wait_s, metrics)
+
+    def after_step(self, samples: Sequence[Mapping[str, Any]], step: int) -> list[Pair]:
+        """Close the batch for early ratings; new pairs go to the pool and the reward model."""
+        self.human.close_batch(samples, step)
+        pairs = self.human.drain_pairs()
+        if self.teacher is not None:
+            pairs += self.teacher.after_step(samples)
+        return self.add_pairs(pairs)
+
+    def add_pairs(self, pairs: Sequence[Pair]) -> list[Pair]:
+        if not pairs:
+            return []
+        self.pairs.extend(pairs)
+        for source in self.sources:
+            refresh = getattr(source, "refresh", None)
+            if refresh is not None and refresh(pairs) and self._log is not None:
+                self._log("info", f"reward model refit on {len(source.pairs)} pairs")  # type: ignore[attr-defined]
+        return list(pairs)
+
+    def note(self, metrics: Mapping[str, float]) -> None:
+        """Counts to report with this step's metrics (e.g. `repair/groups`)."""
+        for key, value in metrics.items():
+            self._counts[key] = self._counts.get(key, 0.0) + float(value)
+
+    def add_ratings(self, ratings: Sequence[Any]) -> list[str]:
+        before = set(self.penalties.rules)
+        arrivals = self.human.add(ratings)
+        new_rules = sorted(set(self.penalties.rules) - before)
+        if new_rules and self._log is not None:
+            names = ", ".join(new_rules)
+            self._log("warning", f"confirmed reward hacking: penalising {names} from now on")
+        # a late score may complete a pair at once
+        self.add_pairs(self.human.drain_pairs())
+        return list(arrivals)
+
+    def metrics(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for source in self.sources:
+            get = getattr(source, "metrics", None)
+            if get is not None:
+                out.update(get())
+        out.update(self.human.metrics())
+        if self.teacher is not None:
+            out.update(self.teacher.metrics())
+        out["pairs/pool"] = float(len(self.pairs))
+        out.update(self._counts)
+        self._counts.clear()
+        return out
+
+    def close(self) -> None:
+        if self.teacher is not None:
+            self.teacher.close()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"human": self.human.state_dict()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.human.load_state_dict(state.get("human", {}))
