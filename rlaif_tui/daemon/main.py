@@ -25,7 +25,7 @@ from rlaif_tui.config.train import TrainConfig
 from rlaif_tui.daemon.auth import new_token, write_token
 from rlaif_tui.daemon.hub import EventHub
 from rlaif_tui.daemon.runner import Runner
-from rlaif_tui.daemon.server import Daemon, make_app
+from rlaif_tui.daemon.server import Daemon, close_sockets, make_app
 from rlaif_tui.daemon.store import RatingsStore
 
 if TYPE_CHECKING:
@@ -161,7 +161,8 @@ async def _serve(
     await asyncio.to_thread(runner.join)  # the loop keeps serving while the step finishes
     runner.publish_status()
     await asyncio.sleep(0)  # let the last status frame reach the queues
-    await web_runner.cleanup()  # on_shutdown closes the websockets with GOING_AWAY
+    await close_sockets(app)  # GOING_AWAY, before the server stops waiting for handlers
+    await web_runner.cleanup()
     store_thread.shutdown(wait=True)
     store.close()
     info.unlink(missing_ok=True)
