@@ -14,7 +14,7 @@ from tests.daemon_helpers import start_daemon
 
 pytestmark = [pytest.mark.slow]
 
-STEPS = 4
+STEPS = 8
 
 
 async def test_kill_9_then_resume_continues_and_keeps_acknowledged_ratings(
@@ -24,10 +24,10 @@ async def test_kill_9_then_resume_continues_and_keeps_acknowledged_ratings(
     first = start_daemon(run_dir, "--steps", str(STEPS))
     try:
         async with first.client() as client, asyncio.timeout(300):
-            while True:
-                if (await client.samples(limit=1))[1] >= 8:
+            while True:  # a checkpoint exists and the run goes on
+                if (await client.status()).last_checkpoint is not None:
                     break
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(0.1)
             samples, _ = await client.samples(limit=2)
             acked = [
                 await client.rate(RatingIn(id=f"kill-rating-{i}", sample_id=s["id"], score=i + 2))
@@ -42,10 +42,14 @@ async def test_kill_9_then_resume_continues_and_keeps_acknowledged_ratings(
     latest = (run_dir / "checkpoints" / "latest").read_text().strip()
     resumed_from = int(latest.removeprefix("step-"))
 
-    second = start_daemon(run_dir, "--resume", str(run_dir))
+    second = start_daemon(run_dir, "--resume", str(run_dir), "--steps", str(STEPS))
     try:
         async with second.client() as client, asyncio.timeout(300):
-            start = await client.status()
+            while True:
+                start = await client.status()
+                if start.state != "starting":
+                    break
+                await asyncio.sleep(0.1)
             assert start.step >= resumed_from
             assert start.ratings == len(acked)
             while True:
