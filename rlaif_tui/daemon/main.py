@@ -91,14 +91,39 @@ def serve(cfg: TrainConfig, run_dir: Path, resume: bool, options: Options) -> in
     return asyncio.run(_serve(cfg, run_dir, resume, options, token, context))
 
 
-async def _serve(
+@dataclass
+class Running:
+    """A daemon serving in this process: what `serve` and `rlaif bench daemon` hold."""
+
+    url: str
+    runner: Runner
+    hub: EventHub
+    store: RatingsStore
+    app: web.Application
+    web_runner: web.AppRunner
+    store_thread: ThreadPoolExecutor
+
+    async def close(self) -> None:
+        """Stop training (finish the step, checkpoint), close clients, stop serving."""
+        self.runner.request_stop()
+        await asyncio.to_thread(self.runner.join)  # the loop keeps serving meanwhile
+        self.runner.publish_status()
+        await asyncio.sleep(0)  # let the last status frame reach the queues
+        await close_sockets(self.app)  # GOING_AWAY, before aiohttp waits on the handlers
+        await self.web_runner.cleanup()
+        self.store_thread.shutdown(wait=True)
+        self.store.close()
+
+
+async def start(
     cfg: TrainConfig,
     run_dir: Path,
     resume: bool,
     options: Options,
     token: str,
-    context: ssl.SSLContext | None,
-) -> int:
+    context: ssl.SSLContext | None = None,
+) -> Running:
+    """Bind, then start the trainer's thread; raises OSError if the address is taken."""
     loop = asyncio.get_running_loop()
     store = RatingsStore(run_dir / "ratings.sqlite")
     stored = store.all()
@@ -128,18 +153,32 @@ async def _serve(
     site = web.TCPSite(web_runner, options.host, options.port, ssl_context=context)
     try:
         await site.start()
-    except OSError as exc:
+    except OSError:
         await web_runner.cleanup()
         store.close()
-        log.error("cannot listen on %s:%s: %s", options.host, options.port, exc.strerror)
-        return 2
+        raise
     port = web_runner.addresses[0][1]
     host = f"[{options.host}]" if ":" in options.host else options.host
     url = f"{'https' if context else 'http'}://{host}:{port}"
-    info = write_info(run_dir, url, runner.started_at)
-    log.info("serving %s on %s (token in %s)", run_dir, url, run_dir / "token")
     runner.start()
+    return Running(url, runner, hub, store, app, web_runner, store_thread)
 
+
+async def _serve(
+    cfg: TrainConfig,
+    run_dir: Path,
+    resume: bool,
+    options: Options,
+    token: str,
+    context: ssl.SSLContext | None,
+) -> int:
+    try:
+        running = await start(cfg, run_dir, resume, options, token, context)
+    except OSError as exc:
+        log.error("cannot listen on %s:%s: %s", options.host, options.port, exc.strerror)
+        return 2
+    info = write_info(run_dir, running.url, running.runner.started_at)
+    log.info("serving %s on %s (token in %s)", run_dir, running.url, run_dir / "token")
     stopping = asyncio.Event()
     signals = 0
 
@@ -148,23 +187,18 @@ async def _serve(
         signals += 1
         if signals == 1:
             log.info("%s: finishing the step, checkpointing, closing", signal.Signals(signum).name)
-            runner.request_stop()
+            running.runner.request_stop()
             stopping.set()
         else:
             log.warning("second signal: abandoning the step; the last checkpoint stays")
-            store.close()
+            running.store.close()
             os._exit(130)
 
+    loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, on_signal, signum)
     await stopping.wait()
-    await asyncio.to_thread(runner.join)  # the loop keeps serving while the step finishes
-    runner.publish_status()
-    await asyncio.sleep(0)  # let the last status frame reach the queues
-    await close_sockets(app)  # GOING_AWAY, before the server stops waiting for handlers
-    await web_runner.cleanup()
-    store_thread.shutdown(wait=True)
-    store.close()
+    await running.close()
     info.unlink(missing_ok=True)
-    log.info("stopped at step %d", runner.step)
-    return 1 if runner.failed else 0
+    log.info("stopped at step %d", running.runner.step)
+    return 1 if running.runner.failed else 0
