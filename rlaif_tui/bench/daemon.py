@@ -169,7 +169,7 @@ async def _run_phase(
     from rlaif_tui.daemon.main import Options, start
 
     token = new_token()
-    run_dir.mkdir(parents=True)
+    await asyncio.to_thread(run_dir.mkdir, parents=True)
     options = Options(port=0, paused=True, queue_limit=queue_limit)
     running = await start(cfg, run_dir, False, options, token)
     published: dict[int, float] = {}
