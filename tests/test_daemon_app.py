@@ -235,3 +235,42 @@ async def test_a_client_that_stops_reading_is_dropped_and_others_keep_up(
     assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR)
     assert received > 0
     await fast.close()
+
+
+async def test_tls_serves_https_with_the_given_certificate(daemon: Daemon, tmp_path: Path) -> None:
+    import shutil
+    import ssl
+    import subprocess
+
+    from rlaif_tui.daemon.main import tls_context
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed: cannot make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    request = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+    subject = ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+    await asyncio.to_thread(
+        subprocess.run,
+        [*request, *subject, "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    with pytest.raises(ValueError, match="--tls-key"):
+        tls_context(cert, None)
+    runner = web.AppRunner(make_app(daemon, TOKEN, tmp_path / "token"))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=tls_context(cert, key))
+    await site.start()
+    port = runner.addresses[0][1]
+    trust = ssl.create_default_context(cafile=str(cert))
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"https://127.0.0.1:{port}/api/status", ssl=trust) as resp:
+                assert resp.status == 401
+            async with http.get(
+                f"https://127.0.0.1:{port}/api/status", ssl=trust, headers=AUTH
+            ) as resp:
+                assert (await resp.json())["state"] == "starting"
+    finally:
+        await runner.cleanup()
