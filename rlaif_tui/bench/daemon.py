@@ -1,7 +1,7 @@
 """`rlaif bench daemon`: what serving costs training, and how fast events reach clients.
 
-The same seeded run is trained twice in this process by an in-process daemon on 127.0.0.1:
-once with no clients (the baseline), once with `clients` websocket clients following
+The same seeded run is trained several times in this process by an in-process daemon on
+127.0.0.1, without clients (the baseline) and with `clients` websocket clients following
 `/api/events`, `slow` clients that connect and never read, and ratings posted at `rate` per
 second. Reported: the change in median step time, p50/p99 event latency (from the hub
 publishing a frame to a client receiving it; both clocks are this process's), p50/p99 rating
@@ -49,6 +49,7 @@ class Report:
     slow_clients: int
     ratings_per_s: float
     queue_limit: int
+    rounds: int
     baseline_step_s: float
     loaded_step_s: float
     step_time_change: float
@@ -213,13 +214,18 @@ def run_bench(
     slow: int = 2,
     rate: float = 20.0,
     queue_limit: int = 64,
+    rounds: int = 2,
 ) -> Report:
-    """Baseline then loaded run of `cfg` (bounded by `cfg.run.steps`)."""
+    """Runs of `cfg` (each bounded by `cfg.run.steps`) without and with the load, in the
+    order AB BA AB ... so drift in the machine's other load hits both sides alike."""
+    base, loaded = Phase(), Phase()
     with tempfile.TemporaryDirectory(prefix="rlaif-bench-daemon-") as tmp:
-        base = asyncio.run(_run_phase(cfg, Path(tmp) / "baseline", None, queue_limit))
-        loaded = asyncio.run(
-            _run_phase(cfg, Path(tmp) / "loaded", (clients, slow, rate), queue_limit)
-        )
+        for r in range(rounds):
+            for with_load in (False, True) if r % 2 == 0 else (True, False):
+                load = (clients, slow, rate) if with_load else None
+                run_dir = Path(tmp) / f"{r}-{'loaded' if with_load else 'baseline'}"
+                got = asyncio.run(_run_phase(cfg, run_dir, load, queue_limit))
+                _pool(loaded if with_load else base, got)
     b, ld = statistics.median(base.step_s), statistics.median(loaded.step_s)
     ms = 1000.0
     return Report(
@@ -229,6 +235,7 @@ def run_bench(
         slow_clients=slow,
         ratings_per_s=rate,
         queue_limit=queue_limit,
+        rounds=rounds,
         baseline_step_s=b,
         loaded_step_s=ld,
         step_time_change=ld / b - 1.0,
@@ -244,10 +251,22 @@ def run_bench(
     )
 
 
+def _pool(into: Phase, got: Phase) -> None:
+    into.step_s += got.step_s
+    into.latencies_s += got.latencies_s
+    into.rating_ack_s += got.rating_ack_s
+    into.ratings_sent += got.ratings_sent
+    into.ratings_failed += got.ratings_failed
+    into.frames += got.frames
+    into.dropped += got.dropped
+    into.dropped_following += got.dropped_following
+
+
 def format_report(r: Report) -> str:
     return "\n".join(
         [
-            f"rlaif bench daemon: {r.config}, {r.steps} steps (step 1 left out), "
+            f"rlaif bench daemon: {r.config}, {r.rounds} x 2 runs of {r.steps} steps "
+            "(step 1 left out), "
             f"{r.clients} websocket clients + {r.slow_clients} that never read, "
             f"{r.ratings_per_s:g} ratings/s, client queue limit {r.queue_limit}",
             f"  median step time   {r.baseline_step_s:.3f} s without clients, "
@@ -257,8 +276,8 @@ def format_report(r: Report) -> str:
             f"  rating ack         p50 {r.rating_ack_p50_ms:.1f} ms, "
             f"p99 {r.rating_ack_p99_ms:.1f} ms ({r.ratings_acked} acked, "
             f"{r.ratings_failed} failed)",
-            f"  dropped clients    {r.dropped_slow_clients} of {r.slow_clients} silent, "
-            f"{r.dropped_following_clients} of {r.clients} reading",
+            f"  dropped clients    {r.dropped_slow_clients} of {r.slow_clients * r.rounds} "
+            f"silent, {r.dropped_following_clients} of {r.clients * r.rounds} reading",
         ]
     )
 
