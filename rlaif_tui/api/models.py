@@ -32,7 +32,8 @@ class Status(_Wire):
     """Optimizer steps completed."""
     total_steps: int
     phase: str
-    """What the trainer is doing now: `generate`, `score`, `train`, `checkpoint`, `eval`, `idle`."""
+    """What the trainer is doing now (`Trainer.state.phase`): `idle`, `generating`, `scoring`,
+    `training`, `checkpointing`, `done`."""
     algorithm: str
     model: str
     device: str

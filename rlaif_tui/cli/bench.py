@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+SMOKE = Path(__file__).resolve().parent.parent.parent / "configs" / "smoke.yaml"
 
 app = typer.Typer(
     help="Benchmarks that print measured ratios against baselines run alongside.",
@@ -56,3 +61,42 @@ def bench_train(
     typer.echo(format_report(report))
     if as_json:
         typer.echo(json.dumps(json_line(report)))
+
+
+@app.command("daemon")
+def bench_daemon(
+    config: Annotated[Path, typer.Option("--config", "-c", help="Training config (YAML).")] = SMOKE,
+    steps: int = typer.Option(8, "--steps", min=3, help="Steps per run (run.steps)."),
+    clients: int = typer.Option(50, "--clients", min=1, help="Websocket clients that read."),
+    slow: int = typer.Option(2, "--slow", min=0, help="Clients that connect and never read."),
+    rate: float = typer.Option(20.0, "--rate", min=0.0, help="Ratings posted per second."),
+    queue_limit: int = typer.Option(
+        64, "--queue-limit", min=1, help="Frames a client may fall behind before it is dropped."
+    ),
+    rounds: int = typer.Option(
+        2, "--rounds", min=1, help="Pairs of runs (without, with load), alternating order."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="End with one JSON line of the results."),
+) -> None:
+    """Training under an in-process daemon: no clients vs 50 clients + 20 ratings/s."""
+    from rlaif_tui.bench.daemon import format_report, json_line, run_bench
+    from rlaif_tui.config import ConfigError, load_config
+    from rlaif_tui.config.train import TrainConfig
+
+    try:
+        cfg = load_config(config, TrainConfig, {"run.steps": steps, "run.checkpoint_every": 0})
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    report = run_bench(
+        cfg,
+        config.name,
+        clients=clients,
+        slow=slow,
+        rate=rate,
+        queue_limit=queue_limit,
+        rounds=rounds,
+    )
+    typer.echo(format_report(report))
+    if as_json:
+        typer.echo(json_line(report))

@@ -1,40 +1,52 @@
-"""`rlaif train`: load a config (with `--set` overrides) and run the training loop."""
+"""`rlaif train`: load a config (with `--set` overrides) and run the training loop.
+
+`resolve_run` is shared with `rlaif daemon`: both pick the config and the run directory the
+same way (a resumed run uses its own `config.yaml` unless `--config` is given).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+if TYPE_CHECKING:
+    from rlaif_tui.config.train import TrainConfig
+
 QUICKSTART = Path(__file__).resolve().parent.parent.parent / "configs" / "quickstart.yaml"
 
-
-def train_command(
-    config: Annotated[Path, typer.Option("--config", "-c", help="Training config (YAML).")] = (
-        QUICKSTART
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Training config (YAML).")]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a config value, e.g. --set rollout.group_size=4."),
+]
+RunDirOption = Annotated[
+    Path | None, typer.Option("--run-dir", help="Run directory (default runs/<name>).")
+]
+ResumeOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--resume",
+        help="Continue the run in this directory from its latest "
+        "checkpoint (with its own config.yaml unless --config is given).",
     ),
-    overrides: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override a config value, e.g. --set rollout.group_size=4."),
-    ] = None,
-    run_dir: Annotated[
-        Path | None, typer.Option("--run-dir", help="Run directory (default runs/<name>).")
-    ] = None,
-    resume: Annotated[
-        Path | None,
-        typer.Option(
-            "--resume",
-            help="Continue the run in this directory from its latest "
-            "checkpoint (with its own config.yaml unless --config is given).",
-        ),
-    ] = None,
-    steps: Annotated[int | None, typer.Option("--steps", help="Total steps (run.steps).")] = None,
-    algorithm: Annotated[
-        str | None, typer.Option("--algorithm", help="grpo, rloo, ppo or dpo (config: algorithm).")
-    ] = None,
-) -> None:
-    """Train a policy with RL from execution feedback (GRPO by default)."""
+]
+StepsOption = Annotated[int | None, typer.Option("--steps", help="Total steps (run.steps).")]
+AlgorithmOption = Annotated[
+    str | None, typer.Option("--algorithm", help="grpo, rloo, ppo or dpo (config: algorithm).")
+]
+
+
+def resolve_run(
+    config: Path,
+    overrides: list[str] | None,
+    run_dir: Path | None,
+    resume: Path | None,
+    steps: int | None = None,
+    algorithm: str | None = None,
+) -> tuple[TrainConfig, Path]:
+    """The validated config and the run directory; a config error exits with code 2."""
     from rlaif_tui.config import ConfigError, load_config, parse_overrides
     from rlaif_tui.config.train import TrainConfig
 
@@ -51,7 +63,19 @@ def train_command(
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    return cfg, resume or run_dir or Path("runs") / cfg.run.name
+
+
+def train_command(
+    config: ConfigOption = QUICKSTART,
+    overrides: SetOption = None,
+    run_dir: RunDirOption = None,
+    resume: ResumeOption = None,
+    steps: StepsOption = None,
+    algorithm: AlgorithmOption = None,
+) -> None:
+    """Train a policy with RL from execution feedback (GRPO by default)."""
+    cfg, target = resolve_run(config, overrides, run_dir, resume, steps, algorithm)
     from rlaif_tui.train.loop import train
 
-    target = resume or run_dir or Path("runs") / cfg.run.name
     raise typer.Exit(train(cfg, target, resume=resume is not None))
