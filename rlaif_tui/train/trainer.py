@@ -33,7 +33,7 @@ from rlaif_tui.train import score as score_phase
 from rlaif_tui.train.curriculum import ProblemSampler
 from rlaif_tui.train.errors import NonFiniteError
 from rlaif_tui.train.logprobs import Forward, policy_forward, reference_logprobs
-from rlaif_tui.train.program import chat_messages, prompt_text, to_program
+from rlaif_tui.train.program import encode_prompt, to_program
 from rlaif_tui.train.records import sample_records
 from rlaif_tui.train.rollout import Rollout, concat_rollouts, generate
 from rlaif_tui.train.run_dir import RunDir
@@ -375,22 +375,13 @@ class Trainer:
     # ----- phases -------------------------------------------------------------------------
 
     def _prompt_ids(self, problem: Problem) -> tuple[str, list[int]]:
-        tok = self.policy.tokenizer
-        show = self.cfg.data.show_public_tests
-        if self.policy.use_chat_template:
-            ids = tok.apply_chat_template(
-                chat_messages(problem, show_public_tests=show),
-                add_generation_prompt=True,
-                tokenize=True,
-            )
-            if not isinstance(ids, list):
-                ids = list(ids["input_ids"])
-            return tok.decode(ids), [int(i) for i in ids]
-        text = prompt_text(problem, show_public_tests=show)
-        ids = list(tok(text, add_special_tokens=False).input_ids)
-        if self.cfg.data.append_eos:
-            ids.append(int(tok.eos_token_id))
-        return text, ids
+        return encode_prompt(
+            self.policy.tokenizer,
+            problem,
+            chat=self.policy.use_chat_template,
+            show_public_tests=self.cfg.data.show_public_tests,
+            append_eos=self.cfg.data.append_eos,
+        )
 
     def _generator(self, step: int, round_: int) -> torch.Generator:
         g = torch.Generator(device=self.policy.device)
