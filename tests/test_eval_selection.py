@@ -100,3 +100,35 @@ def test_text_metrics_skip_with_a_message_when_the_extra_is_missing(
     assert result["scores"] == {}
     assert "pip install 'rlaif-tui[eval]'" in result["skipped"]
     assert "sacrebleu" in result["skipped"]
+
+
+def test_eval_command_reports_n_at_k_and_text_metrics_beside_pass_at_k(tmp_path: Path) -> None:
+    import json
+
+    from eval_helpers import write_samples
+    from rich.console import Console
+
+    from rlaif_tui.evaluation.command import run_eval
+
+    problem = _reverse_words()
+    rows = [(problem.id, c) for c in [WRONG] * 5 + [HARDCODED, *RIGHT]]
+    samples = write_samples(tmp_path / "s.jsonl", rows, key="problem_id")
+    out = tmp_path / "report.json"
+    console = Console(width=140, record=True)
+    opts = EvalOptions(
+        problems=REPO / "data" / "problems" / "core.jsonl",
+        samples=[samples],
+        ks=[1, 8],
+        select=[1],
+        text_metrics=True,
+        json_out=out,
+    )
+    assert run_eval(opts, console) == 0
+    report = json.loads(out.read_text())
+    assert report["missing"]  # every other problem of core.jsonl had no samples
+    assert report["summary"]["pass@1"]["estimate"] == pytest.approx(0.25)
+    assert report["selection"]["n@k"] == {"1@1": pytest.approx(0.25, abs=0.08), "1@8": 1.0}
+    assert set(report["text_metrics"]["scores"]) == {"BLEU", "ROUGE-L", "CodeBLEU"}
+    text = console.export_text()
+    assert "1@8" in text
+    assert "CodeBLEU (vs reference)" in text
