@@ -206,3 +206,15 @@ def test_interactive_mode_samples_typed_prompt_and_runs_typed_tests(smoke_run_di
     assert "0/3 samples passed" in out
     assert out.count("failed (0/1 tests)") + out.count("error (0/1 tests)") == 3
     assert out.rstrip().endswith("bye")
+
+
+def test_a_model_that_cannot_be_found_is_a_clear_error(tmp_path: Path) -> None:
+    console = Console(width=400, record=True)  # one line per message, whatever the tmp path
+    missing = tmp_path / "no-such-run"
+    opts = EvalOptions(problems=QUICKSTART_PROBLEMS, model=str(missing), limit=1)
+    assert run_eval(opts, console) == 2
+    assert f"cannot load model {missing}: --model {missing}: no such run" in console.export_text()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: {sourc: tiny}\n")
+    assert run_eval(EvalOptions(problems=QUICKSTART_PROBLEMS, model=str(bad)), console) == 2
+    assert "model.sourc" in console.export_text()

@@ -130,15 +130,24 @@ def sampling_for(ref: ModelRef, opts: EvalOptions) -> Sampling:
     )
 
 
+def load_model(spec: str, opts: EvalOptions, console: Console) -> tuple[ModelRef, Any]:
+    """Resolve and load `--model`; a model that cannot be loaded is an `EvalError`."""
+    from rlaif_tui.evaluation.model_ref import load_ref, resolve_model
+
+    try:
+        ref = resolve_model(spec, device=opts.device)
+        console.print(f"loading {ref.label}")
+        return ref, load_ref(ref)
+    except (OSError, ValueError) as exc:  # missing files, bad config (ConfigError), bad weights
+        raise EvalError(f"cannot load model {spec}: {exc}") from None
+
+
 def _sample(
     spec: str, problems: list[Problem], opts: EvalOptions, run: Runner, console: Console
 ) -> EvalReport:
-    from rlaif_tui.evaluation.model_ref import load_ref, resolve_model
     from rlaif_tui.evaluation.sampling import sample_policy
 
-    ref = resolve_model(spec, device=opts.device)
-    console.print(f"loading {ref.label}")
-    policy = load_ref(ref)
+    ref, policy = load_model(spec, opts, console)
     sampling = sampling_for(ref, opts)
     with console.status(f"sampling {opts.n} x {len(problems)} problems") as status:
         samples = sample_policy(

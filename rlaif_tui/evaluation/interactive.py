@@ -19,7 +19,13 @@ from rich.console import Console
 from rich.syntax import Syntax
 
 from rlaif_tui.data import AssertsTests, Problem
-from rlaif_tui.evaluation.command import EvalError, EvalOptions, sampling_for, sandbox_runner
+from rlaif_tui.evaluation.command import (
+    EvalError,
+    EvalOptions,
+    load_model,
+    sampling_for,
+    sandbox_runner,
+)
 from rlaif_tui.evaluation.scoring import failure_text, score_programs
 
 DEF = re.compile(r"^\s*def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
@@ -56,7 +62,6 @@ def as_problem(number: int, prompt: str, asserts: list[str]) -> Problem:
 def run_interactive(
     opts: EvalOptions, stream: TextIO | None = None, console: Console | None = None
 ) -> int:
-    from rlaif_tui.evaluation.model_ref import load_ref, resolve_model
     from rlaif_tui.evaluation.sampling import sample_policy
 
     stream = stream or sys.stdin
@@ -64,11 +69,9 @@ def run_interactive(
     if not opts.model:
         console.print("[red]error:[/red] --interactive needs --model")
         return 2
-    ref = resolve_model(opts.model, device=opts.device)
-    console.print(f"loading {ref.label}")
-    policy = load_ref(ref)
-    sampling = sampling_for(ref, opts)
     try:
+        ref, policy = load_model(opts.model, opts, console)
+        sampling = sampling_for(ref, opts)
         with sandbox_runner(opts) as run:
             number = 0
             while True:
