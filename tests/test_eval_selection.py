@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -14,6 +15,11 @@ from rlaif_tui.evaluation.probes import function_probes
 from rlaif_tui.evaluation.run import evaluate_completions, replay_programs
 from rlaif_tui.evaluation.selection import Candidates, n_at_k, pick, select_report
 from rlaif_tui.evaluation.text_metrics import text_metrics
+
+needs_eval_extra = pytest.mark.skipif(
+    any(importlib.util.find_spec(m) is None for m in ("sacrebleu", "rouge_score", "codebleu")),
+    reason="text metrics need the eval extra (make install has it)",
+)
 
 RIGHT = [
     '    return " ".join(reversed(sentence.split()))\n',
@@ -75,6 +81,7 @@ def test_pick_orders_clusters_by_size_then_first_seen() -> None:
         n_at_k(c, 1, 6)
 
 
+@needs_eval_extra
 def test_text_metrics_rank_the_reference_above_a_wrong_answer(
     tmp_path: Path, shared_benchmarks: Path
 ) -> None:
@@ -102,6 +109,7 @@ def test_text_metrics_skip_with_a_message_when_the_extra_is_missing(
     assert "sacrebleu" in result["skipped"]
 
 
+@needs_eval_extra
 def test_eval_command_reports_n_at_k_and_text_metrics_beside_pass_at_k(tmp_path: Path) -> None:
     import json
 

@@ -14,6 +14,8 @@ from rlaif_tui.cli.main import app
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
+pytest.importorskip("matplotlib", reason="rlaif report needs the eval extra (make install has it)")
+
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
