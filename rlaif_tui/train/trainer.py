@@ -32,8 +32,9 @@ from rlaif_tui.train import dpo_online
 from rlaif_tui.train import score as score_phase
 from rlaif_tui.train.curriculum import ProblemSampler
 from rlaif_tui.train.errors import NonFiniteError
+from rlaif_tui.train.evaluate import executor_runner, heldout_metrics, heldout_problems
 from rlaif_tui.train.logprobs import Forward, policy_forward, reference_logprobs
-from rlaif_tui.train.program import chat_messages, prompt_text, to_program
+from rlaif_tui.train.program import encode_prompt, to_program
 from rlaif_tui.train.records import sample_records
 from rlaif_tui.train.rollout import Rollout, concat_rollouts, generate
 from rlaif_tui.train.run_dir import RunDir
@@ -152,6 +153,9 @@ class Trainer:
             weight_decay=o.weight_decay,
         )
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda(cfg))
+        self.heldout: list[Problem] = []
+        """Problems of the in-training evaluation (`eval.every`), set by `from_config`."""
+        self._eval_executor: Any = None
 
     # ----- construction -------------------------------------------------------------------
 
@@ -205,6 +209,13 @@ class Trainer:
             feedback.attach_teacher(cfg, run_jobs, run.path)
             assert feedback.teacher is not None
             feedback.teacher.register(problems)
+        if cfg.eval.every:
+            trainer.heldout = heldout_problems(cfg, cfg.eval.limit)
+            if not trainer.heldout:
+                raise ValueError(
+                    f"{cfg.data.problems}: no problems in split {cfg.data.heldout_split!r} to "
+                    "evaluate on; set data.heldout_split or eval.every=0"
+                )
         if latest is not None:
             trainer._restore(ckpt.read_state(latest))
             run.truncate_after(trainer.step_count)
@@ -286,6 +297,9 @@ class Trainer:
         )
         self.feedback.after_step(samples, step)
         metrics.update(self.feedback.metrics())
+        every = self.cfg.eval.every
+        if every and (step % every == 0 or self.done):
+            metrics.update(self.evaluate())
         self.run.log_metrics(step, metrics)
         keep = self.cfg.run.samples_per_step
         self.run.log_samples(samples if keep is None else samples[:keep])
@@ -366,7 +380,28 @@ class Trainer:
         self.feedback.add_ratings(new)
         return len(new)
 
+    def evaluate(self) -> dict[str, float]:
+        """Held-out pass@k of the current weights (`eval` config; `eval/...` metric keys)."""
+        self._set_phase("evaluating")
+        executor = next((getattr(s, "executor", None) for s in self.sources), None)
+        if executor is None:
+            if self._eval_executor is None:
+                from rlaif_tui.reward import Executor
+
+                x = self.cfg.reward.execution
+                self._eval_executor = Executor(
+                    workers=x.workers,
+                    timeout_s=x.timeout_s,
+                    memory_mb=x.memory_mb,
+                    isolation_floor=x.isolation_floor,
+                )
+            executor = self._eval_executor
+        return heldout_metrics(self.policy, self.heldout, self.cfg, executor_runner(executor))
+
     def close(self) -> None:
+        if self._eval_executor is not None:
+            self._eval_executor.close()
+            self._eval_executor = None
         self.feedback.close()
         for source in self.sources:
             source.close()
@@ -375,22 +410,13 @@ class Trainer:
     # ----- phases -------------------------------------------------------------------------
 
     def _prompt_ids(self, problem: Problem) -> tuple[str, list[int]]:
-        tok = self.policy.tokenizer
-        show = self.cfg.data.show_public_tests
-        if self.policy.use_chat_template:
-            ids = tok.apply_chat_template(
-                chat_messages(problem, show_public_tests=show),
-                add_generation_prompt=True,
-                tokenize=True,
-            )
-            if not isinstance(ids, list):
-                ids = list(ids["input_ids"])
-            return tok.decode(ids), [int(i) for i in ids]
-        text = prompt_text(problem, show_public_tests=show)
-        ids = list(tok(text, add_special_tokens=False).input_ids)
-        if self.cfg.data.append_eos:
-            ids.append(int(tok.eos_token_id))
-        return text, ids
+        return encode_prompt(
+            self.policy.tokenizer,
+            problem,
+            chat=self.policy.use_chat_template,
+            show_public_tests=self.cfg.data.show_public_tests,
+            append_eos=self.cfg.data.append_eos,
+        )
 
     def _generator(self, step: int, round_: int) -> torch.Generator:
         g = torch.Generator(device=self.policy.device)
