@@ -22,6 +22,7 @@ from rlaif_tui.distributed.support import check_config
 
 TESTS = Path(__file__).resolve().parent
 TORCHRUN = Path(sys.executable).with_name("torchrun")
+ACCELERATE = Path(sys.executable).with_name("accelerate")  # installed with peft
 
 
 def _free_port() -> int:
@@ -49,6 +50,32 @@ def _torchrun(nproc: int, *args: str, cwd: Path) -> subprocess.CompletedProcess[
         str(_free_port()),
         *args,
     ]
+    return _run(cmd, cwd)
+
+
+def _accelerate(nproc: int, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    cmd = [
+        str(ACCELERATE),
+        "launch",
+        "--multi_gpu",  # accelerate's multi-process mode; on a CPU-only host it runs gloo
+        "--num_processes",
+        str(nproc),
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        "--main_process_ip",
+        "127.0.0.1",
+        "--main_process_port",
+        str(_free_port()),
+        *args,
+    ]
+    return _run(cmd, cwd)
+
+
+def _run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done
@@ -167,7 +194,7 @@ def test_two_ranks_train_exactly_like_one_process(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_torchrun_cli_writes_the_run_once_and_resumes(tmp_path: Path) -> None:
+def test_torchrun_cli_writes_the_run_once_and_accelerate_resumes_it(tmp_path: Path) -> None:
     run = tmp_path / "run"
     base = ["-m", "rlaif_tui.cli.main", "train", "--config", str(REPO / "configs/smoke.yaml")]
     first = _torchrun(2, *base, "--run-dir", str(run), "--steps", "2", cwd=tmp_path)
@@ -183,7 +210,7 @@ def test_torchrun_cli_writes_the_run_once_and_resumes(tmp_path: Path) -> None:
         "step-000001",
         "step-000002",
     ]
-    _torchrun(2, *base, "--resume", str(run), "--steps", "3", cwd=tmp_path)
+    _accelerate(2, *base, "--resume", str(run), "--steps", "3", cwd=tmp_path)
     metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [m["step"] for m in metrics] == [1, 2, 3]
     assert (run / "checkpoints" / "step-000003").is_dir()

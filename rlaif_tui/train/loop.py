@@ -41,9 +41,14 @@ def train(cfg: TrainConfig, run_dir: Path, *, resume: bool = False) -> int:
     """
     try:
         ctx = init_from_env()
-        check_config(cfg, ctx)
     except (RuntimeError, ValueError) as exc:
         Console(stderr=True).print(f"[red]error:[/red] {exc}")
+        return 2
+    try:
+        check_config(cfg, ctx)
+    except ValueError as exc:
+        Console(stderr=True, quiet=not ctx.is_main).print(f"[red]error:[/red] {exc}")
+        ctx.close()
         return 2
     try:
         return _train(cfg, run_dir, resume, quiet=not ctx.is_main)

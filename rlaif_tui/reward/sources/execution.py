@@ -13,6 +13,7 @@ same completion several times per group); the trainer persists it as `reward_cac
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from pathlib import Path
@@ -46,10 +47,9 @@ def outcome_reward(outcome: Mapping[str, Any], cfg: ExecutionRewardConfig) -> fl
 
 def make_executor(cfg: ExecutionRewardConfig, cache: RewardCache) -> Any:
     """The sandbox `cfg.backend` names: local lanes, or Ray actors each running them."""
-    from rlaif_tui.distributed import current
-
-    # Data-parallel ranks on one machine must not share sandbox uids (process budgets).
-    uid_base = 61000 + 1024 * current().local_rank
+    # Data-parallel ranks on one machine (torchrun sets LOCAL_RANK) must not share sandbox
+    # uids, which carry the process budgets.
+    uid_base = 61000 + 1024 * int(os.environ.get("LOCAL_RANK", "0"))
     if cfg.backend == "ray":
         from rlaif_tui.reward.ray_executor import RayExecutor
 
