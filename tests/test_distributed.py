@@ -156,6 +156,9 @@ def test_init_from_env_without_a_launcher_is_one_process() -> None:
     assert init_from_env({}).world_size == 1
     with pytest.raises(RuntimeError, match="RANK, MASTER_ADDR, MASTER_PORT not set"):
         init_from_env({"WORLD_SIZE": "2"})
+    launched = {"WORLD_SIZE": "2", "RANK": "0", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "1"}
+    with pytest.raises(RuntimeError, match="accelerate asked for FSDP"):
+        init_from_env({**launched, "ACCELERATE_USE_FSDP": "true"})
 
 
 # ----- real ranks -----------------------------------------------------------------------------

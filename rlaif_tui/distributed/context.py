@@ -142,6 +142,12 @@ def init_from_env(environ: dict[str, str] | None = None) -> DistContext:
             f"WORLD_SIZE={world} but {', '.join(missing)} not set: start the run with torchrun "
             "or accelerate launch, which set them"
         )
+    for flag, what in (("ACCELERATE_USE_FSDP", "FSDP"), ("ACCELERATE_USE_DEEPSPEED", "DeepSpeed")):
+        if env.get(flag, "").lower() in ("1", "true"):
+            raise RuntimeError(
+                f"accelerate asked for {what} ({flag}); the trainer runs DDP only: launch with "
+                "--multi_gpu (see docs/scale-out.md, FSDP)"
+            )
     rank = int(env["RANK"])
     local_rank = int(env.get("LOCAL_RANK", "0"))
     local_world = int(env.get("LOCAL_WORLD_SIZE", str(world)))
