@@ -256,6 +256,13 @@ class ExecutionRewardConfig(_Section):
     isolation_floor: Literal["full", "partial", "minimal", "none"] = "full"
     """Refuse to start unless the sandbox gives at least this isolation (`rlaif sandbox
     doctor` shows what this machine gives)."""
+    backend: Literal["local", "ray"] = "local"
+    """Where programs run: sandbox lanes on this machine (`local`), or Ray actors on a cluster,
+    each running the same sandbox with `workers` lanes (`ray`; `pip install rlaif-tui[ray]`)."""
+    ray_address: str | None = None
+    """The Ray cluster to join (`auto`, `ray://head:10001`); None starts Ray on this machine."""
+    ray_actors: int = Field(2, ge=1)
+    """Ray actors (sandbox executors) the batches are spread over."""
 
 
 class RewardConfig(_Section):
