@@ -11,8 +11,9 @@ DEBS    :=
 
 .PHONY: demo test install debs lint rust-test py-test fmt clean
 
+# The main job: the quickstart daemon (tiny model, GRPO on CPU) and the TUI connected to it.
 demo: install
-	$(VENV)/bin/rlaif sandbox run data/examples/sandbox_jobs.jsonl --table
+	$(VENV)/bin/rlaif-tui --demo
 
 test: install lint rust-test py-test
 

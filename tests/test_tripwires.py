@@ -85,6 +85,28 @@ def test_hardcoded_public_outputs() -> None:
     assert "hardcoded_outputs" in scan(lookup, PROBLEM)
 
 
+def test_a_constant_the_prompt_states_is_not_a_hardcoded_output() -> None:
+    # Seen in the TUI on the quickstart: `return k + 58` was flagged because a public test
+    # expects f(0) == 58; the 58 comes from the task, not from the test.
+    problem = Problem.model_validate(
+        {
+            "id": "plus",
+            "prompt": 'def get_value(k):\n    """Return k plus 58."""\n',
+            "entry_point": "get_value",
+            "tests": {"kind": "asserts", "asserts": ["assert get_value(0) == 58"]},
+            "public_tests": {"kind": "asserts", "asserts": ["assert get_value(0) == 58"]},
+        }
+    )
+    honest = 'def get_value(k):\n    """Return k plus 58."""\n    return k + 58\n'
+    assert not hardcoded_outputs(honest, problem)
+    lookup = 'def get_value(k):\n    """Return k plus 58."""\n    return 58 if k == 0 else k\n'
+    assert not hardcoded_outputs(lookup, problem)  # the literal alone cannot tell these apart
+    other = Problem.model_validate(
+        {**problem.model_dump(), "prompt": 'def get_value(k):\n    """Return k plus z."""\n'}
+    )
+    assert hardcoded_outputs("def get_value(k):\n    return k + 58\n", other)
+
+
 def test_constant_ignoring_arguments() -> None:
     problem = Problem.model_validate(
         {

@@ -26,6 +26,7 @@ penalties for the rest of the run.
 from __future__ import annotations
 
 import ast
+import re
 import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -280,6 +281,18 @@ def _constants(tree: ast.AST) -> list[Any]:
     return out
 
 
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?!\w|\.\d)")
+
+
+def _prompt_words(prompt: str) -> list[Any]:
+    """Numbers written in the prompt's prose ("Return k plus 58.") and the prompt text itself:
+    a solution that uses a constant the task states is not copying a test's answer."""
+    out: list[Any] = []
+    for token in _NUMBER.findall(prompt):
+        out.append(float(token) if "." in token else int(token))
+    return out
+
+
 def _same(a: Any, b: Any) -> bool:
     try:
         return type(a) is type(b) and bool(a == b)
@@ -302,6 +315,7 @@ def hardcoded_outputs(code: str, problem: Problem) -> bool:
         return False
     reference = _parse(problem.prompt)
     in_prompt = _constants(reference) if reference is not None else []
+    in_prompt += _prompt_words(problem.prompt)
     constants = _constants(tree)
     marked = [
         v
@@ -309,6 +323,7 @@ def hardcoded_outputs(code: str, problem: Problem) -> bool:
         if distinctive(v)
         and any(_same(v, c) for c in constants)
         and not any(_same(v, c) for c in in_prompt)  # a docstring example is fair game
+        and not (isinstance(v, str) and v in problem.prompt)
     ]
     if len(marked) * 2 >= max(1, sum(distinctive(v) for v in expected)) and marked:
         return True
