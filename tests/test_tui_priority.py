@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from rlaif_tui.api import Event
-from rlaif_tui.tui.filters import FilterError, SampleFilter, select
+from rlaif_tui.tui.filters import FilterError, SampleFilter, select, short_problem_id
 from rlaif_tui.tui.priority import ab_partner, rating_queue
 from rlaif_tui.tui.run_model import RunModel
 
@@ -118,3 +118,10 @@ def test_run_model_folds_snapshot_then_live_frames_without_duplicates() -> None:
     assert model.run_ratings == 1
     assert model.rated == {"s1"}
     assert model.last_event_id == 5
+
+
+def test_long_problem_ids_keep_their_distinguishing_tail() -> None:
+    assert short_problem_id("add_two") == "add_two"
+    assert short_problem_id("quickstart/train/1946") == "…/train/1946"
+    assert len(short_problem_id("quickstart/train/1946")) == 16
+    assert short_problem_id("quickstart/train/0474", 13) == "…/train/0474"

@@ -79,3 +79,11 @@ class SampleFilter:
 
 def select(samples: Iterable[Sample], filt: SampleFilter, sort: str) -> list[Sample]:
     return sorted((s for s in samples if filt.matches(s)), key=SORTS[sort])
+
+
+def short_problem_id(problem_id: str, width: int = 16) -> str:
+    """A problem id that fits a narrow list column: its tail, where ids differ
+    (`quickstart/train/1946` → `…/train/1946`)."""
+    if len(problem_id) <= width:
+        return problem_id
+    return "…" + problem_id[-(width - 1) :]

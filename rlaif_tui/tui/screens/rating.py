@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from rlaif_tui.tui.filters import short_problem_id
 from rlaif_tui.tui.priority import Candidate, ab_partner, rating_queue
 from rlaif_tui.tui.run_model import Sample
 from rlaif_tui.tui.screens.base import RunScreen
@@ -75,7 +76,8 @@ class RatingScreen(RunScreen):
         queue.clear_options()
         queue.add_options(
             Option(
-                f"{c.sample.get('problem_id', '?')} {float(c.sample.get('reward', 0)):+.2f}"
+                f"{short_problem_id(str(c.sample.get('problem_id', '?')), 13)} "
+                f"{float(c.sample.get('reward', 0)):+.2f}"
                 f"{' ⚑' if c.score >= 2 else ''}",
                 id=c.id,
             )

@@ -12,7 +12,7 @@ from textual.containers import Horizontal, HorizontalScroll
 from textual.widgets import DataTable, Input
 from textual.widgets.data_table import RowDoesNotExist
 
-from rlaif_tui.tui.filters import SORTS, FilterError, SampleFilter, select
+from rlaif_tui.tui.filters import SORTS, FilterError, SampleFilter, select, short_problem_id
 from rlaif_tui.tui.priority import flags_of
 from rlaif_tui.tui.run_model import Sample
 from rlaif_tui.tui.screens.base import RunScreen
@@ -69,7 +69,7 @@ class SamplesScreen(RunScreen):
             outcome = s.get("outcome") or {}
             table.add_row(
                 str(s.get("step", "")),
-                str(s.get("problem_id", "")),
+                short_problem_id(str(s.get("problem_id", ""))),
                 f"{float(s.get('reward', 0.0)):+.2f}",
                 str(outcome.get("status", "")),
                 "⚑" if flags_of(s) else "",
