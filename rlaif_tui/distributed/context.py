@@ -102,12 +102,14 @@ class DistContext:
                 dist.barrier()
 
     @contextlib.contextmanager
-    def main_first(self) -> Iterator[None]:
-        """Rank 0 runs the block first (e.g. builds a cache), then the others."""
-        if not self.is_main:
+    def local_main_first(self) -> Iterator[None]:
+        """Each machine's first process (local rank 0) runs the block first, e.g. to build a
+        cache in that machine's ~/.cache, then the others. Collective: all ranks enter it."""
+        first = self.local_rank == 0
+        if not first:
             self.barrier()
         yield
-        if self.is_main:
+        if first:
             self.barrier()
 
     def close(self) -> None:

@@ -199,7 +199,7 @@ class Trainer:
         if not problems:
             raise ValueError(f"{cfg.data.problems}: no problems in split {cfg.data.split!r}")
         need_ref = cfg.kl.coef > 0 or cfg.kl.adaptive or cfg.algorithm == "dpo"
-        with ctx.main_first():  # rank 0 builds a warm-start cache, the others then read it
+        with ctx.local_main_first():  # one process per machine builds a warm-start cache
             policy = load_policy(
                 cfg.model.model_copy(
                     update={"value_head": cfg.model.value_head or cfg.algorithm == "ppo"}
