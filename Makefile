@@ -30,7 +30,7 @@ debs:
 $(VENV)/.deps: pyproject.toml
 	test -x $(PY) || $(SYSPY) -m venv $(VENV)
 	test -x $(UV) || $(VENV)/bin/pip install -q uv
-	$(UV) pip install --python $(PY) -q -e '.[train,dev]'
+	$(UV) pip install --python $(PY) -q -e '.[train,eval,dev]'
 	touch $@
 
 # The Rust extension, rebuilt whenever a Rust source changes.

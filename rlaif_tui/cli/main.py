@@ -9,6 +9,8 @@ import typer
 from rlaif_tui import __version__
 from rlaif_tui.cli import bench, data, rm, sandbox
 from rlaif_tui.cli.daemon import daemon_command
+from rlaif_tui.cli.eval import eval_command
+from rlaif_tui.cli.report import report_command
 from rlaif_tui.cli.train import train_command
 
 app = typer.Typer(
@@ -21,6 +23,8 @@ app = typer.Typer(
 
 app.command("train")(train_command)
 app.command("daemon")(daemon_command)
+app.command("eval")(eval_command)
+app.command("report")(report_command)
 
 
 def _version(value: bool) -> None:

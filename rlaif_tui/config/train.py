@@ -129,7 +129,7 @@ class DataConfig(_Section):
     split: Literal["train", "heldout"] | None = "train"
     """Which split to train on (None: every problem)."""
     heldout_split: Literal["train", "heldout"] | None = "heldout"
-    """Split used by `rlaif train --eval` for held-out pass@1."""
+    """Split the evaluation inside training (`eval`) samples; None: every problem."""
     limit: int | None = Field(None, ge=1)
     """Use only the first N problems (handy for smoke runs)."""
     order: Literal["shuffle", "sequential"] = "shuffle"
@@ -256,6 +256,13 @@ class ExecutionRewardConfig(_Section):
     isolation_floor: Literal["full", "partial", "minimal", "none"] = "full"
     """Refuse to start unless the sandbox gives at least this isolation (`rlaif sandbox
     doctor` shows what this machine gives)."""
+    backend: Literal["local", "ray"] = "local"
+    """Where programs run: sandbox lanes on this machine (`local`), or Ray actors on a cluster,
+    each running the same sandbox with `workers` lanes (`ray`; `pip install rlaif-tui[ray]`)."""
+    ray_address: str | None = None
+    """The Ray cluster to join (`auto`, `ray://head:10001`); None starts Ray on this machine."""
+    ray_actors: int = Field(2, ge=1)
+    """Ray actors (sandbox executors) the batches are spread over."""
 
 
 class RewardConfig(_Section):
@@ -302,6 +309,33 @@ class CurriculumConfig(_Section):
     """Weight of a problem whose groups carry no signal (pass rate 0 or 1), relative to 1."""
 
 
+class EvalConfig(_Section):
+    every: int = Field(0, ge=0)
+    """Evaluate the policy on `data.heldout_split` every N steps and after the last step,
+    logging `eval/pass@k` for each k in `ks` (0: never)."""
+    samples: int = Field(4, ge=1)
+    """Completions per held-out problem (the n of the unbiased pass@k estimator)."""
+    ks: list[int] = Field(default_factory=lambda: [1])
+    """pass@k values to log; each needs k <= samples."""
+    limit: int | None = Field(32, ge=1)
+    """Evaluate on the first N held-out problems (None: all of them)."""
+    temperature: float | None = Field(None, gt=0)
+    """Sampling temperature (None: `rollout.temperature`)."""
+    max_new_tokens: int | None = Field(None, ge=1)
+    """Longest completion (None: `rollout.max_new_tokens`)."""
+    seed: int = 1234
+    """Sampling seed; every evaluation uses it, so steps differ only by the weights."""
+
+    @model_validator(mode="after")
+    def _ks_fit(self) -> EvalConfig:
+        bad = [k for k in self.ks if k < 1 or k > self.samples]
+        if bad:
+            raise ValueError(
+                f"ks {bad} need 1 <= k <= samples={self.samples}; raise eval.samples or drop them"
+            )
+        return self
+
+
 class TrainConfig(_Section):
     run: RunConfig = Field(default_factory=RunConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
@@ -329,6 +363,8 @@ class TrainConfig(_Section):
     """`algorithm: dpo`: offline from `dpo.pairs`, else online from each step's groups."""
     teacher: TeacherConfig = Field(default_factory=TeacherConfig)
     repair: RepairConfig = Field(default_factory=RepairConfig)
+    eval: EvalConfig = Field(default_factory=EvalConfig)
+    """Held-out pass@k during training (`eval/pass@1`, ... in the metrics)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainConfig:

@@ -1,27 +1,66 @@
-"""Held-out pass@1 of a policy (the warm start or a checkpoint), with a confidence interval.
+"""Held-out pass@k of a policy: inside training (`eval.every`) and for a checkpoint afterwards.
 
-pass@1 is estimated per problem as the share of `samples` completions (at the run's sampling
-temperature) that pass every hidden test, then averaged over problems (Chen et al. 2021's
-unbiased estimator for k = 1). The 95% interval is mean +- 1.96 * sd / sqrt(n_problems) over
-the per-problem estimates.
+Both go through the evaluation core (`rlaif_tui.evaluation`): the trainer's prompt encoding and
+sampler, the sandbox, and the unbiased pass@k estimator (Chen et al. 2021) averaged over
+problems, with a bootstrap interval over problems.
 """
 
 from __future__ import annotations
 
-import math
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from rlaif_tui.config.train import TrainConfig
-from rlaif_tui.data import load_problems
-from rlaif_tui.models.policy import load_policy
-from rlaif_tui.reward.sources import ScoreRequest
-from rlaif_tui.reward.sources.execution import ExecutionSource
-from rlaif_tui.train.program import prompt_text, to_program
-from rlaif_tui.train.rollout import generate
+from rlaif_tui.data import Problem, load_problems
+from rlaif_tui.evaluation.sampling import Sampling, sample_policy
+from rlaif_tui.evaluation.scoring import Runner, score_programs, summarise
+
+
+def heldout_problems(cfg: TrainConfig, limit: int | None = None) -> list[Problem]:
+    split = cfg.data.heldout_split
+    problems = [p for p in load_problems(cfg.data.problems) if split in (None, p.split)]
+    return problems[:limit] if limit else problems
+
+
+def eval_sampling(cfg: TrainConfig, samples: int, seed: int) -> Sampling:
+    r, e = cfg.rollout, cfg.eval
+    return Sampling(
+        n=samples,
+        temperature=e.temperature or r.temperature,
+        top_p=r.top_p,
+        max_new_tokens=e.max_new_tokens or r.max_new_tokens,
+        stop=tuple(r.stop),
+        show_public_tests=cfg.data.show_public_tests,
+        append_eos=cfg.data.append_eos,
+        seed=seed,
+    )
+
+
+def executor_runner(executor: Any) -> Runner:
+    """A `Runner` over a sandbox `Executor` (outcome dicts, input order)."""
+
+    def run(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [o.to_dict() if hasattr(o, "to_dict") else dict(o) for o in executor.run(jobs)]
+
+    return run
+
+
+def heldout_metrics(
+    policy: Any, problems: Sequence[Problem], cfg: TrainConfig, run: Runner
+) -> dict[str, float]:
+    """`eval/pass@k` for each k in `cfg.eval.ks`, `eval/problems` and `eval/time_s`."""
+    t0 = time.perf_counter()
+    e = cfg.eval
+    samples = sample_policy(policy, problems, eval_sampling(cfg, e.samples, e.seed))
+    results, _ = score_programs(problems, samples.programs, run, e.ks)
+    summary = summarise(results, e.ks)
+    metrics = {f"eval/pass@{k}": iv.estimate for k, iv in summary.pass_at.items()}
+    metrics["eval/problems"] = float(summary.problems)
+    metrics["eval/time_s"] = time.perf_counter() - t0
+    return metrics
 
 
 @dataclass
@@ -49,53 +88,26 @@ def heldout_pass_at_1(
     seed: int = 1234,
 ) -> PassAt1:
     """pass@1 on `cfg.data.heldout_split` of the checkpoint (None: the initial policy)."""
-    problems = [
-        p for p in load_problems(cfg.data.problems) if cfg.data.heldout_split in (None, p.split)
-    ][:limit]
-    policy = load_policy(
-        cfg.model,
-        [p for p in load_problems(cfg.data.problems) if cfg.data.split in (None, p.split)],
-        need_reference=False,
-        init_from=checkpoint,
-    )
-    source = ExecutionSource(cfg.reward.execution.model_copy(update={"mode": "binary"}), executor)
-    tok = policy.tokenizer
-    gen = torch.Generator(device=policy.device).manual_seed(seed)
-    per_problem: list[float] = []
-    policy.model.eval()
-    for start in range(0, len(problems), 16):
-        chunk = problems[start : start + 16]
-        texts = [prompt_text(p, show_public_tests=cfg.data.show_public_tests) for p in chunk]
-        ids = [list(tok(t, add_special_tokens=False).input_ids) for t in texts]
-        r = cfg.rollout
-        rollout = generate(
-            policy.model,
-            tok,
-            ids,
-            samples,
-            max_new_tokens=r.max_new_tokens,
-            temperature=r.temperature,
-            top_p=r.top_p,
-            stop=r.stop,
-            generator=gen,
+    from rlaif_tui.evaluation.model_ref import ModelRef, load_ref
+
+    problems = heldout_problems(cfg, limit)
+    policy = load_ref(ModelRef("run", cfg.model, checkpoint, cfg))
+    owned = executor is None
+    if executor is None:
+        from rlaif_tui.reward import Executor
+
+        x = cfg.reward.execution
+        executor = Executor(
+            workers=x.workers,
+            timeout_s=x.timeout_s,
+            memory_mb=x.memory_mb,
+            isolation_floor=x.isolation_floor,
         )
-        requests = [
-            ScoreRequest(
-                f"eval-{start + i // samples}-{i % samples}",
-                chunk[i // samples],
-                texts[i // samples],
-                c,
-                to_program(chunk[i // samples], c, chat=False),
-            )
-            for i, c in enumerate(rollout.texts)
-        ]
-        scores = source.submit(requests).result()
-        for g in range(len(chunk)):
-            vals = [s.value or 0.0 for s in scores[g * samples : (g + 1) * samples]]
-            per_problem.append(sum(vals) / samples)
-    source.close()
-    n = len(per_problem)
-    mean = sum(per_problem) / n
-    sd = math.sqrt(sum((x - mean) ** 2 for x in per_problem) / max(1, n - 1))
-    half = 1.96 * sd / math.sqrt(n)
-    return PassAt1(mean, max(0.0, mean - half), min(1.0, mean + half), n, samples)
+    try:
+        drawn = sample_policy(policy, problems, eval_sampling(cfg, samples, seed))
+        results, _ = score_programs(problems, drawn.programs, executor_runner(executor), [1])
+    finally:
+        if owned:
+            executor.close()
+    pass1 = summarise(results, [1]).pass_at[1]
+    return PassAt1(pass1.estimate, pass1.low, pass1.high, len(results), samples)

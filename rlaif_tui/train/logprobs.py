@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from rlaif_tui.distributed.ddp import grad_forward
 from rlaif_tui.models.device import autocast
 from rlaif_tui.models.policy import Policy
 from rlaif_tui.train.prefix import completion_forward, encode_prefix, full_forward, token_logprobs
@@ -66,18 +67,22 @@ def policy_forward(
     rows = rows or slice(0, rollout.n)
     share = share_prefix and not checkpointing(policy.model)
     ctx = nullcontext() if grad else torch.no_grad()
+    want_hidden = want_values and policy.value_head is not None
+
+    def body(model: torch.nn.Module) -> tuple[Tensor, Tensor | None]:
+        return _forward(model, rollout, rows, share, policy.tokenizer.pad_token_id, want_hidden)
+
+    # Under data parallelism the with-grad forward goes through DDP (`distributed.ddp`).
+    ddp = grad_forward(policy) if grad else None
     with ctx, autocast(policy.device, policy.autocast_dtype):
-        logits, hidden = _forward(
-            policy.model,
-            rollout,
-            rows,
-            share,
-            policy.tokenizer.pad_token_id,
-            want_values and policy.value_head is not None,
-        )
+        if ddp is not None:
+            logits, values = ddp(body, want_hidden)
+        else:
+            logits, hidden = body(policy.model)
+            head = policy.value_head
+            values = head(hidden) if hidden is not None and head is not None else None
         ids = rollout.completion_ids[rows]
         logp = token_logprobs(logits, ids, temperature)
-        values = policy.value_head(hidden) if hidden is not None and policy.value_head else None
         entropy = None
         if want_entropy:
             from rlaif_tui.algos.ppo import entropy_from_logits

@@ -9,6 +9,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from rlaif_tui.config.train import TrainConfig
+from rlaif_tui.distributed import init_from_env
+from rlaif_tui.distributed.support import check_config
 from rlaif_tui.train.errors import NonFiniteError
 from rlaif_tui.train.trainer import Hooks, Trainer
 
@@ -32,8 +34,30 @@ def format_line(step: int, total: int, metrics: dict[str, float]) -> str:
 
 
 def train(cfg: TrainConfig, run_dir: Path, *, resume: bool = False) -> int:
-    """Run (or resume) training to `cfg.run.steps`; returns a process exit code."""
-    console = Console(stderr=True)
+    """Run (or resume) training to `cfg.run.steps`; returns a process exit code.
+
+    Started by torchrun or `accelerate launch`, every rank runs this; rank 0 alone prints and
+    writes the run directory (`rlaif_tui.distributed`).
+    """
+    try:
+        ctx = init_from_env()
+    except (RuntimeError, ValueError) as exc:
+        Console(stderr=True).print(f"[red]error:[/red] {exc}")
+        return 2
+    try:
+        check_config(cfg, ctx)
+    except ValueError as exc:
+        Console(stderr=True, quiet=not ctx.is_main).print(f"[red]error:[/red] {exc}")
+        ctx.close()
+        return 2
+    try:
+        return _train(cfg, run_dir, resume, quiet=not ctx.is_main)
+    finally:
+        ctx.close()
+
+
+def _train(cfg: TrainConfig, run_dir: Path, resume: bool, *, quiet: bool) -> int:
+    console = Console(stderr=True, quiet=quiet)
     if cfg.algorithm == "dpo" and cfg.dpo.pairs is not None:
         from rlaif_tui.train.dpo_run import run_offline_dpo
 
@@ -66,7 +90,8 @@ def train(cfg: TrainConfig, run_dir: Path, *, resume: bool = False) -> int:
             while not trainer.done:
                 result = trainer.step()
                 progress.update(task, completed=result.step)
-                print(format_line(result.step, cfg.run.steps, result.metrics), flush=True)
+                if not quiet:
+                    print(format_line(result.step, cfg.run.steps, result.metrics), flush=True)
     except NonFiniteError as exc:
         console.print(f"[red]error:[/red] {exc}")
         code = 3

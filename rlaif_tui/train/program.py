@@ -7,6 +7,7 @@ reward alone (test leakage would reward memorising the tests).
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from rlaif_tui.data import AssertsTests, Problem
 
@@ -43,13 +44,39 @@ def extract_code(completion: str) -> str:
 
 
 def to_program(problem: Problem, completion: str, *, chat: bool) -> str:
-    """The program the sandbox runs: prompt + completion, or the answer's own code when a
+    """The program the sandbox runs: the problem's program around the completion (prompt +
+    completion for function problems, see `Problem.program`), or the answer's own code when a
     chat model wrote the whole function."""
     if not chat:
-        return problem.prompt + completion
+        return problem.program(completion)
     code = extract_code(completion)
     if problem.entry_point and re.search(
         rf"^\s*def {re.escape(problem.entry_point)}\b", code, re.MULTILINE
     ):
         return code
-    return problem.prompt + code
+    return problem.program(code)
+
+
+def encode_prompt(
+    tokenizer: Any,
+    problem: Problem,
+    *,
+    chat: bool,
+    show_public_tests: bool = False,
+    append_eos: bool = False,
+) -> tuple[str, list[int]]:
+    """The prompt text the policy sees and its token ids (chat template or raw completion)."""
+    if chat:
+        ids = tokenizer.apply_chat_template(
+            chat_messages(problem, show_public_tests=show_public_tests),
+            add_generation_prompt=True,
+            tokenize=True,
+        )
+        if not isinstance(ids, list):
+            ids = list(ids["input_ids"])
+        return str(tokenizer.decode(ids)), [int(i) for i in ids]
+    text = prompt_text(problem, show_public_tests=show_public_tests)
+    ids = list(tokenizer(text, add_special_tokens=False).input_ids)
+    if append_eos:
+        ids.append(int(tokenizer.eos_token_id))
+    return text, ids

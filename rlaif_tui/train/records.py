@@ -24,10 +24,14 @@ def sample_records(
     scored: Scored,
     advantages: Sequence[float],
     finish: Sequence[str],
+    groups: Sequence[int] | None = None,
 ) -> list[dict[str, Any]]:
+    """`groups`: each group's position in the step's whole batch, which names it (default:
+    its position here; data-parallel ranks pass `DistContext.slots`)."""
     out = []
     for i, completion in enumerate(completions):
-        g, j = divmod(i, group_size)
+        local, j = divmod(i, group_size)
+        g = local if groups is None else groups[local]
         flags = list(scored.flags[i])
         if finish[i] == "length":
             flags.append("truncated")
@@ -36,8 +40,8 @@ def sample_records(
                 "id": sample_id(step, g, j),
                 "step": step,
                 "group_id": f"s{step:06d}-g{g:02d}",
-                "problem_id": problems[g].id,
-                "prompt": prompts[g],
+                "problem_id": problems[local].id,
+                "prompt": prompts[local],
                 "completion": completion,
                 "program": programs[i],
                 "reward": scored.rewards[i],

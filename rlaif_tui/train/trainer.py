@@ -22,6 +22,11 @@ from rlaif_tui.algos.kl import AdaptiveKLController, FixedKLController
 from rlaif_tui.config.live import Rating, Settings
 from rlaif_tui.config.train import TrainConfig
 from rlaif_tui.data import Problem, load_problems
+from rlaif_tui.distributed import DistContext, current
+from rlaif_tui.distributed.ddp import wrap_policy
+from rlaif_tui.distributed.gather import gather_groups, gather_samples, split_cpu_threads
+from rlaif_tui.distributed.reduce import reduce_metrics, shares
+from rlaif_tui.distributed.support import check_config
 from rlaif_tui.feedback.repair import repair_pair, repair_prompt
 from rlaif_tui.feedback.runtime import FeedbackRuntime
 from rlaif_tui.models.policy import Policy, load_policy, save_policy
@@ -32,8 +37,9 @@ from rlaif_tui.train import dpo_online
 from rlaif_tui.train import score as score_phase
 from rlaif_tui.train.curriculum import ProblemSampler
 from rlaif_tui.train.errors import NonFiniteError
+from rlaif_tui.train.evaluate import executor_runner, heldout_metrics, heldout_problems
 from rlaif_tui.train.logprobs import Forward, policy_forward, reference_logprobs
-from rlaif_tui.train.program import chat_messages, prompt_text, to_program
+from rlaif_tui.train.program import encode_prompt, to_program
 from rlaif_tui.train.records import sample_records
 from rlaif_tui.train.rollout import Rollout, concat_rollouts, generate
 from rlaif_tui.train.run_dir import RunDir
@@ -152,6 +158,13 @@ class Trainer:
             weight_decay=o.weight_decay,
         )
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda(cfg))
+        self.heldout: list[Problem] = []
+        """Problems of the in-training evaluation (`eval.every`), set by `from_config`."""
+        self._eval_executor: Any = None
+        self.dist: DistContext = current()
+        """This process's rank (world size 1 unless started by torchrun / accelerate)."""
+        self._reduce_rules: tuple[set[str], set[str]] = (set(), set())
+        """Metric keys the last update made whole-batch: (summed over ranks, same on all)."""
 
     # ----- construction -------------------------------------------------------------------
 
@@ -171,11 +184,14 @@ class Trainer:
         `sources` replaces the reward sources built from `cfg.reward`; `executor` is the
         sandbox the execution source uses (default: a new `rlaif_tui.reward.Executor`).
         """
+        ctx = current()
+        check_config(cfg, ctx)
         run = RunDir(Path(run_dir), tensorboard=cfg.run.tensorboard)
         latest = ckpt.latest_checkpoint(run.checkpoints) if resume else None
         if resume and not run.path.exists():
             raise FileNotFoundError(f"--resume {run.path}: no such run directory")
-        run.create(cfg)
+        if ctx.is_main:  # one writer of the run directory (all ranks read checkpoints)
+            run.create(cfg)
         all_problems = load_problems(cfg.data.problems)
         problems = [p for p in all_problems if cfg.data.split in (None, p.split)]
         if cfg.data.limit:
@@ -183,14 +199,17 @@ class Trainer:
         if not problems:
             raise ValueError(f"{cfg.data.problems}: no problems in split {cfg.data.split!r}")
         need_ref = cfg.kl.coef > 0 or cfg.kl.adaptive or cfg.algorithm == "dpo"
-        policy = load_policy(
-            cfg.model.model_copy(
-                update={"value_head": cfg.model.value_head or cfg.algorithm == "ppo"}
-            ),
-            problems,
-            need_reference=need_ref,
-            init_from=latest,
-        )
+        with ctx.main_first():  # rank 0 builds a warm-start cache, the others then read it
+            policy = load_policy(
+                cfg.model.model_copy(
+                    update={"value_head": cfg.model.value_head or cfg.algorithm == "ppo"}
+                ),
+                problems,
+                need_reference=need_ref,
+                init_from=latest,
+            )
+        split_cpu_threads(ctx, cfg, policy.device)
+        wrap_policy(policy, ctx)
         log = hooks.on_log if hooks is not None else None
         feedback = FeedbackRuntime.from_config(cfg, log=log)
         if sources is None:
@@ -205,11 +224,19 @@ class Trainer:
             feedback.attach_teacher(cfg, run_jobs, run.path)
             assert feedback.teacher is not None
             feedback.teacher.register(problems)
+        if cfg.eval.every:
+            trainer.heldout = heldout_problems(cfg, cfg.eval.limit)
+            if not trainer.heldout:
+                raise ValueError(
+                    f"{cfg.data.problems}: no problems in split {cfg.data.heldout_split!r} to "
+                    "evaluate on; set data.heldout_split or eval.every=0"
+                )
         if latest is not None:
             trainer._restore(ckpt.read_state(latest))
-            run.truncate_after(trainer.step_count)
+            if ctx.is_main:
+                run.truncate_after(trainer.step_count)
             trainer._log("info", f"resumed from {latest} at step {trainer.step_count}")
-        elif resume:
+        elif resume and ctx.is_main:
             run.truncate_after(0)
             trainer._log("warning", f"{run.path}: no complete checkpoint; starting at step 0")
         return trainer
@@ -237,6 +264,7 @@ class Trainer:
         """Run one step (one rollout batch and its update); returns its metrics and samples."""
         step = self.step_count + 1
         t0 = time.perf_counter()
+        self._sync_live_settings()
         batch = self._collect(step)
         batch.scored = self.feedback.finalize(
             step,
@@ -283,24 +311,36 @@ class Trainer:
             batch.scored,
             advantages,
             batch.rollout.finish,
+            groups=self.dist.slots(len(batch.problems)),
         )
         self.feedback.after_step(samples, step)
         metrics.update(self.feedback.metrics())
-        self.run.log_metrics(step, metrics)
-        keep = self.cfg.run.samples_per_step
-        self.run.log_samples(samples if keep is None else samples[:keep])
-        if self.hooks.on_metrics:
-            self.hooks.on_metrics(step, metrics)
-        if self.hooks.on_samples:
-            self.hooks.on_samples(samples)
+        metrics = reduce_metrics(self.dist, metrics, n, *self._reduce_rules)
+        samples = gather_samples(self.dist, samples)
+        every = self.cfg.eval.every
+        if every and (step % every == 0 or self.done):
+            # Every rank evaluates (same seeded draws, same answer) so metrics stay equal.
+            metrics.update(self.evaluate())
+        if self.dist.is_main:
+            self.run.log_metrics(step, metrics)
+            keep = self.cfg.run.samples_per_step
+            self.run.log_samples(samples if keep is None else samples[:keep])
+            if self.hooks.on_metrics:
+                self.hooks.on_metrics(step, metrics)
+            if self.hooks.on_samples:
+                self.hooks.on_samples(samples)
         every = self.cfg.run.checkpoint_every
         if (every and step % every == 0) or (self.done and self.cfg.run.save_final):
             self.save_checkpoint()
+            self.dist.barrier()  # no rank runs ahead of a checkpoint being written
         self._set_phase("done" if self.done else "idle")
         return StepResult(step, metrics, samples)
 
     def save_checkpoint(self) -> Path:
-        """Write `checkpoints/step-NNNNNN` and point `checkpoints/latest` at it."""
+        """Write `checkpoints/step-NNNNNN` and point `checkpoints/latest` at it (rank 0 only:
+        every rank holds the same weights and optimizer state)."""
+        if not self.dist.is_main:
+            return ckpt.step_dir(self.run.checkpoints, self.step_count)
         self._set_phase("checkpointing")
         state = {
             "step": self.step_count,
@@ -366,7 +406,28 @@ class Trainer:
         self.feedback.add_ratings(new)
         return len(new)
 
+    def evaluate(self) -> dict[str, float]:
+        """Held-out pass@k of the current weights (`eval` config; `eval/...` metric keys)."""
+        self._set_phase("evaluating")
+        executor = next((getattr(s, "executor", None) for s in self.sources), None)
+        if executor is None:
+            if self._eval_executor is None:
+                from rlaif_tui.reward import Executor
+
+                x = self.cfg.reward.execution
+                self._eval_executor = Executor(
+                    workers=x.workers,
+                    timeout_s=x.timeout_s,
+                    memory_mb=x.memory_mb,
+                    isolation_floor=x.isolation_floor,
+                )
+            executor = self._eval_executor
+        return heldout_metrics(self.policy, self.heldout, self.cfg, executor_runner(executor))
+
     def close(self) -> None:
+        if self._eval_executor is not None:
+            self._eval_executor.close()
+            self._eval_executor = None
         self.feedback.close()
         for source in self.sources:
             source.close()
@@ -375,42 +436,37 @@ class Trainer:
     # ----- phases -------------------------------------------------------------------------
 
     def _prompt_ids(self, problem: Problem) -> tuple[str, list[int]]:
-        tok = self.policy.tokenizer
-        show = self.cfg.data.show_public_tests
-        if self.policy.use_chat_template:
-            ids = tok.apply_chat_template(
-                chat_messages(problem, show_public_tests=show),
-                add_generation_prompt=True,
-                tokenize=True,
-            )
-            if not isinstance(ids, list):
-                ids = list(ids["input_ids"])
-            return tok.decode(ids), [int(i) for i in ids]
-        text = prompt_text(problem, show_public_tests=show)
-        ids = list(tok(text, add_special_tokens=False).input_ids)
-        if self.cfg.data.append_eos:
-            ids.append(int(tok.eos_token_id))
-        return text, ids
+        return encode_prompt(
+            self.policy.tokenizer,
+            problem,
+            chat=self.policy.use_chat_template,
+            show_public_tests=self.cfg.data.show_public_tests,
+            append_eos=self.cfg.data.append_eos,
+        )
 
-    def _generator(self, step: int, round_: int) -> torch.Generator:
+    def _generator(self, step: int, round_: int, slot: int = 0) -> torch.Generator:
+        """Seeded by the chunk's first group's position in the step's whole batch, so a chunk
+        samples the same completions whichever rank (or how many ranks) it runs on."""
         g = torch.Generator(device=self.policy.device)
-        g.manual_seed(self.cfg.run.seed * 1_000_003 + step * 7_919 + round_)
+        g.manual_seed(self.cfg.run.seed * 1_000_003 + step * 7_919 + round_ + slot * 104_729)
         return g
 
     def _rollout(
-        self, step: int, round_: int, problems: list[Problem]
+        self, step: int, round_: int, problems: list[Problem], slots: list[int] | None = None
     ) -> tuple[list[str], Rollout, list[str], score_phase.PendingChunks]:
         """Sample the groups of `problems` chunk by chunk, sending each chunk to the reward
-        sources as soon as it is sampled."""
+        sources as soon as it is sampled. `slots` are the groups' positions in the step's
+        whole batch (default: this rank's share, `DistContext.slots`)."""
         texts, ids = zip(*(self._prompt_ids(p) for p in problems), strict=True)
         r = self.cfg.rollout
         k = r.group_size
         chat = self.policy.use_chat_template
         self.policy.model.eval()
-        gen = self._generator(step, round_)
+        slots = slots if slots is not None else self.dist.slots(len(problems))
         size = r.chunk_groups or len(problems)
         parts, programs, pending = [], [], []
         for start in range(0, len(problems), size):
+            gen = self._generator(step, round_, slots[start])
             part = generate(
                 self.policy.model,
                 self.policy.tokenizer,
@@ -443,7 +499,7 @@ class Trainer:
 
     def _collect(self, step: int) -> _Batch:
         cfg = self.cfg
-        indices = self.sampler.indices(step)
+        indices = self.dist.shard(self.sampler.indices(step))  # whole groups per rank
         problems = [self.problems[i] for i in indices]
         self._set_phase("generating")
         t0 = time.perf_counter()
@@ -471,7 +527,8 @@ class Trainer:
                 if not zero.any():
                     break
                 t1 = time.perf_counter()
-                extra = self.sampler.indices(step + round_ * 1_000_000)[: int(zero.sum())]
+                extra = self.dist.shard(self.sampler.indices(step + round_ * 1_000_000))
+                extra = extra[: int(zero.sum())]
                 more_p = [self.problems[i] for i in extra]
                 p2, r2, prog2, pending2 = self._rollout(step, round_, more_p)
                 gen_s += time.perf_counter() - t1
@@ -617,8 +674,10 @@ class Trainer:
         rollout = batch.rollout
         mask = rollout.mask.to(self.policy.device)
         rewards = np.asarray(batch.scored.rewards, dtype=np.float64)
-        zero = adv_math.zero_variance_groups(rewards, k)
-        self.sampler.observe(batch.indices, rewards.reshape(-1, k).mean(axis=1).tolist())
+        # The whole batch's groups (every rank's), so each rank's sampler stays identical.
+        all_indices, all_rewards = gather_groups(self.dist, batch.indices, rewards)
+        zero = adv_math.zero_variance_groups(all_rewards, k)
+        self.sampler.observe(all_indices, all_rewards.reshape(-1, k).mean(axis=1).tolist())
         beta = self.kl_ctl.coef if self.policy.has_reference else 0.0
         ppo = cfg.algorithm == "ppo"
         single = batch.first is not None
@@ -639,7 +698,7 @@ class Trainer:
                 share_prefix=cfg.rollout.share_prefix,
                 want_values=ppo,
             )
-        check_finite("log-probs", old.logp, step)
+        self._check_finite("log-probs", old.logp, step)
         targets = None
         seq_adv_np = np.zeros_like(rewards)
         if ppo:
@@ -674,7 +733,7 @@ class Trainer:
                         want_values=ppo,
                         want_entropy=ppo,
                     )
-                check_finite("log-probs", fwd.logp, step)
+                self._check_finite("log-probs", fwd.logp, step)
                 ref = None if batch.ref_logp is None else batch.ref_logp[rows]
                 kl = kl_term(cfg, fwd.logp, ref)
                 loss, parts = policy_loss(
@@ -689,9 +748,12 @@ class Trainer:
                     values=fwd.values,
                     entropy=fwd.entropy,
                 )
-                check_finite("loss", loss.detach(), step)
+                self._check_finite("loss", loss.detach(), step)
+                # Each rank's share of the one-process normaliser (distributed.reduce); DDP
+                # averages gradients over ranks, hence the world-size factor.
+                share, token_share = shares(self.dist, cfg, mask[rows])
                 self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()  # type: ignore[no-untyped-call]
+                (loss * (share * self.dist.world_size)).backward()  # type: ignore[no-untyped-call]
                 norm = torch.nn.utils.clip_grad_norm_(params, cfg.optim.max_grad_norm)
                 if not bool(torch.isfinite(norm)):
                     self.optimizer.zero_grad(set_to_none=True)
@@ -701,10 +763,11 @@ class Trainer:
                     )
                 self.optimizer.step()
                 self.optimizer.zero_grad(set_to_none=True)
-                losses.append(float(loss.detach()))
+                losses.append(float(loss.detach()) * share)
                 norms.append(float(norm))
                 for key, val in parts.items():
-                    parts_acc.setdefault(key, []).append(float(val))
+                    scale = share if key.startswith("loss/") else token_share
+                    parts_acc.setdefault(key, []).append(float(val) * scale)
                 if single:
                     break
             if single:
@@ -715,23 +778,32 @@ class Trainer:
         if batch.ref_logp is not None:
             kl_all = kl_term(cfg, old.logp, batch.ref_logp)
             assert kl_all is not None
-            seq_kl = float(((kl_all * m).sum(1)).mean())
-            self.kl_ctl.update(seq_kl, rollout.n)
+            kl_sum, n_all = self.dist.all_sum([float((kl_all * m).sum()), float(rollout.n)])
+            seq_kl = kl_sum / n_all
+            self.kl_ctl.update(seq_kl, int(n_all))
+        _, token_share = shares(self.dist, cfg, m)
         metrics = {key: float(np.mean(v)) for key, v in parts_acc.items()}
         metrics.update(batch.scored.metrics)
         metrics.update(
             {
-                "reward/mean": float(rewards.mean()),
-                "reward/std": float(rewards.std()),
+                "reward/mean": float(all_rewards.mean()),
+                "reward/std": float(all_rewards.std()),
                 "loss/total": float(np.mean(losses)),
                 "grad/norm": float(np.mean(norms)),
                 "groups/zero_variance": float(zero.mean()),
-                "entropy/mean": float(-(old.logp * m).sum() / m.sum().clamp(min=1)),
+                "entropy/mean": float(-(old.logp * m).sum() / m.sum().clamp(min=1)) * token_share,
                 "kl/coef": float(beta),
             }
         )
+        # Whole-batch values already: pre-scaled by the shares (summed over ranks), or the
+        # same on every rank (gathered rewards, synchronised gradients).
+        self._reduce_rules = (
+            {*parts_acc, "loss/total", "entropy/mean"},
+            {"reward/mean", "reward/std", "grad/norm", "groups/zero_variance", "kl/coef"},
+        )
         if seq_kl is not None:
             metrics["kl/sequence"] = seq_kl
+            self._reduce_rules[1].add("kl/sequence")
         return metrics, seq_adv_np.tolist()
 
     def _update_dpo(self, batch: _Batch) -> tuple[dict[str, float], list[float]]:
@@ -783,6 +855,26 @@ class Trainer:
     def _config_digest(self) -> str:
         dump = self.cfg.model_dump_json(exclude={"run": {"steps"}})
         return hashlib.sha256(dump.encode()).hexdigest()[:16]
+
+    def _check_finite(self, name: str, x: torch.Tensor, step: int) -> None:
+        """`check_finite`, agreed by all ranks (one rank raising alone would hang the rest)."""
+        if not self.dist.enabled:
+            check_finite(name, x, step)
+        elif self.dist.any_true(not bool(torch.isfinite(x).all())):
+            raise NonFiniteError(
+                f"step {step}: {name} contains NaN or inf on some rank; the update was skipped "
+                "and the last good checkpoint kept. Lower optim.lr or use float32."
+            )
+
+    def _sync_live_settings(self) -> None:
+        """Ranks take rank 0's live settings (the daemon, served by rank 0, changes them)."""
+        if not self.dist.enabled:
+            return
+        mine = (dict(self.weights), self.temperature, self.kl_ctl.coef)
+        weights, temperature, coef = self.dist.all_gather(mine)[0]
+        self.weights.update(weights)
+        self.temperature = temperature
+        self.kl_ctl.coef = coef
 
     def _set_phase(self, phase: str) -> None:
         self.phase = phase

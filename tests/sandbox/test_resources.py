@@ -7,7 +7,13 @@ import os
 import resource
 
 from rlaif_tui.reward import Executor
-from tests.sandbox.conftest import TIMEOUT_S, assert_no_survivors, io_expect, run_one
+from tests.sandbox.conftest import (
+    TIMEOUT_S,
+    UID_BASE,
+    assert_no_survivors,
+    io_expect,
+    run_one,
+)
 
 
 def test_memory_bomb_is_reported_as_memory(executor: Executor) -> None:
@@ -130,10 +136,17 @@ def test_forked_memory_hogs_share_one_lane_budget(executor: Executor) -> None:
     ).passed
 
 
-def test_an_io_program_flooding_stdout_hits_the_output_cap(executor: Executor) -> None:
-    o = io_expect(executor, "while True:\n    print('x' * 1000)\n", "x")
+def test_an_io_program_flooding_stdout_hits_the_output_cap() -> None:
+    # A cap of 64 KiB and a wall-clock budget of 60 s: the flood must end in `output_limit`
+    # however slowly a loaded machine lets it write (with the shared 1 MiB / 3 s executor a
+    # busy machine could reach the timeout first, which is a different property).
+    with Executor(
+        workers=1, timeout_s=60.0, output_bytes=64 * 1024, uid_base=UID_BASE + 32
+    ) as flood:
+        o = io_expect(flood, "while True:\n    print('x' * 1000)\n", "x")
     assert o.status == "output_limit", o
     assert o.stdout_tail.endswith("x" * 100)
+    assert o.duration_s < 60.0
 
 
 def test_an_io_programs_output_tail_is_reported(executor: Executor) -> None:

@@ -13,6 +13,7 @@ same completion several times per group); the trainer persists it as `reward_cac
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from pathlib import Path
@@ -44,6 +45,35 @@ def outcome_reward(outcome: Mapping[str, Any], cfg: ExecutionRewardConfig) -> fl
     return passed / total if total else (1.0 if outcome.get("passed") else 0.0)
 
 
+def make_executor(cfg: ExecutionRewardConfig, cache: RewardCache) -> Any:
+    """The sandbox `cfg.backend` names: local lanes, or Ray actors each running them."""
+    # Data-parallel ranks on one machine (torchrun sets LOCAL_RANK) must not share sandbox
+    # uids, which carry the process budgets.
+    uid_base = 61000 + 1024 * int(os.environ.get("LOCAL_RANK", "0"))
+    if cfg.backend == "ray":
+        from rlaif_tui.reward.ray_executor import RayExecutor
+
+        return RayExecutor(
+            workers=cfg.workers,
+            timeout_s=cfg.timeout_s,
+            memory_mb=cfg.memory_mb,
+            actors=cfg.ray_actors,
+            address=cfg.ray_address,
+            isolation_floor=cfg.isolation_floor,
+            uid_base=uid_base,
+        )
+    from rlaif_tui.reward import Executor
+
+    return Executor(
+        workers=cfg.workers,
+        timeout_s=cfg.timeout_s,
+        memory_mb=cfg.memory_mb,
+        isolation_floor=cfg.isolation_floor,
+        cache=cache,
+        uid_base=uid_base,
+    )
+
+
 class ExecutionSource:
     name = "execution"
 
@@ -54,15 +84,7 @@ class ExecutionSource:
         self.cache = cache if cache is not None else RewardCache()
         self._owns = executor is None
         if executor is None:
-            from rlaif_tui.reward import Executor
-
-            executor = Executor(
-                workers=cfg.workers,
-                timeout_s=cfg.timeout_s,
-                memory_mb=cfg.memory_mb,
-                isolation_floor=cfg.isolation_floor,
-                cache=self.cache,
-            )
+            executor = make_executor(cfg, self.cache)
         self.executor = executor
 
     def submit(self, requests: Sequence[ScoreRequest]) -> Future[list[SourceScore]]:

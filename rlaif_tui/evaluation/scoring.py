@@ -1,0 +1,150 @@
+"""Run every sample against its problem's hidden tests and reduce to pass@k per problem.
+
+A sample is correct when its program passes every hidden test (`Outcome.passed`), the
+HumanEval/MBPP criterion. A sandbox failure (`sandbox_error`, `invalid`) is counted as
+incorrect and reported separately, so a broken sandbox cannot pass for a bad model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rlaif_tui.data import Problem
+from rlaif_tui.evaluation.passk import Interval, bootstrap_ci, mean_pass_at_k, pass_at_k
+
+Runner = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
+"""Runs sandbox jobs and returns one outcome dict per job, in order (`data.check.Runner`)."""
+
+SANDBOX_FAILURES = ("sandbox_error", "invalid")
+
+
+def failure_text(outcome: dict[str, Any]) -> str:
+    """One line on why a program did not pass: status, tests passed, the first failure."""
+    status = outcome.get("status", "?")
+    counts = f"{outcome.get('tests_passed', 0)}/{outcome.get('tests_total', 0)} tests"
+    failure = outcome.get("failure") or {}
+    detail = ""
+    if failure:
+        detail = f"{failure.get('type', '')}: {failure.get('message', '')}".strip(": ")
+        if failure.get("test") is not None:
+            detail = f"test {failure['test']}: {detail}"
+    elif outcome.get("message"):
+        detail = str(outcome["message"])
+    detail = " ".join(detail.split())[:160]
+    return f"{status} ({counts})" + (f": {detail}" if detail else "")
+
+
+@dataclass
+class ProblemResult:
+    id: str
+    n: int
+    c: int
+    passed: list[bool]
+    """Per sample, in sample order."""
+    first_failure: str | None = None
+    """`failure_text` of the first failing sample (None when every sample passed)."""
+    sandbox_errors: int = 0
+    pass_at: dict[int, float] = field(default_factory=dict)
+    """pass@k of this problem for each k <= n."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "n": self.n,
+            "c": self.c,
+            **{f"pass@{k}": v for k, v in self.pass_at.items()},
+            "first_failure": self.first_failure,
+            "sandbox_errors": self.sandbox_errors,
+        }
+
+
+def score_programs(
+    problems: Sequence[Problem],
+    programs: Sequence[Sequence[str]],
+    run: Runner,
+    ks: Sequence[int],
+    *,
+    batch_size: int = 256,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[list[ProblemResult], list[list[dict[str, Any]]]]:
+    """Run every program on its problem's hidden tests; per-problem results and outcomes."""
+    if len(problems) != len(programs):
+        raise ValueError(f"{len(problems)} problems but {len(programs)} program lists")
+    jobs = [
+        {**p.job(code), "id": f"{p.id}#{j}"}
+        for p, codes in zip(problems, programs, strict=True)
+        for j, code in enumerate(codes)
+    ]
+    flat: list[dict[str, Any]] = []
+    for start in range(0, len(jobs), batch_size):
+        batch = jobs[start : start + batch_size]
+        got = run(batch)
+        if len(got) != len(batch):
+            raise RuntimeError(f"the sandbox returned {len(got)} outcomes for {len(batch)} jobs")
+        flat += got
+        if progress is not None:
+            progress(len(flat), len(jobs))
+    results: list[ProblemResult] = []
+    outcomes: list[list[dict[str, Any]]] = []
+    at = 0
+    for problem, codes in zip(problems, programs, strict=True):
+        mine = flat[at : at + len(codes)]
+        at += len(codes)
+        outcomes.append(mine)
+        passed = [bool(o.get("passed")) for o in mine]
+        first = next((failure_text(o) for o in mine if not o.get("passed")), None)
+        n, c = len(passed), sum(passed)
+        result = ProblemResult(
+            problem.id,
+            n,
+            c,
+            passed,
+            first,
+            sum(o.get("status") in SANDBOX_FAILURES for o in mine),
+        )
+        if n:
+            result.pass_at = {k: float(pass_at_k(n, c, k)[0]) for k in ks if k <= n}
+        results.append(result)
+    return results, outcomes
+
+
+@dataclass
+class Summary:
+    """pass@k over problems, each with a bootstrap CI (problems resampled)."""
+
+    problems: int
+    pass_at: dict[int, Interval]
+    skipped_k: list[int]
+    """k asked for but not estimable: some problem has fewer than k samples."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "problems": self.problems,
+            **{
+                f"pass@{k}": {
+                    "estimate": iv.estimate,
+                    "low": iv.low,
+                    "high": iv.high,
+                    "confidence": iv.confidence,
+                }
+                for k, iv in self.pass_at.items()
+            },
+            "skipped_k": self.skipped_k,
+        }
+
+
+def summarise(results: Sequence[ProblemResult], ks: Sequence[int], *, seed: int = 0) -> Summary:
+    scored = [r for r in results if r.n > 0]
+    if not scored:
+        return Summary(0, {}, list(ks))
+    n = np.array([r.n for r in scored])
+    c = np.array([r.c for r in scored])
+    means = mean_pass_at_k(n, c, ks)
+    pass_at = {
+        k: bootstrap_ci(pass_at_k(n, c, k), resamples=2000, seed=seed) for k in sorted(means)
+    }
+    return Summary(len(scored), pass_at, [k for k in ks if k not in means])
