@@ -33,3 +33,9 @@ def test_a_short_token_and_half_a_tls_pair_are_refused(tmp_path: Path) -> None:
     code, err = daemon(tmp_path, "--tls-cert", str(SMOKE), "--token", "x" * 20)
     assert code == 2
     assert "--tls-key" in err
+
+
+def test_several_ranks_are_refused_with_a_pointer_to_rlaif_train(tmp_path: Path) -> None:
+    code, err = daemon(tmp_path, env={"PATH": "", "WORLD_SIZE": "2"})
+    assert code == 2
+    assert "rlaif train" in err

@@ -5,26 +5,25 @@ The same seeded run is trained several times in this process by an in-process da
 `/api/events`, `slow` clients that connect and never read, and ratings posted at `rate` per
 second. Reported: the change in median step time, p50/p99 event latency (from the hub
 publishing a frame to a client receiving it; both clocks are this process's), p50/p99 rating
-acknowledgement time, and how many clients were dropped for not keeping up. Clients run on
-their own thread and event loop, as a remote TUI would not share the daemon's loop.
+acknowledgement time, and how many clients were dropped for not keeping up. The clients run
+in a separate process (`bench.daemon_clients`), as a remote TUI would; frame times compare
+across the two processes because both read the system-wide monotonic clock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import resource
 import statistics
+import sys
 import tempfile
-import threading
 import time
-import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
-from rlaif_tui.api import DaemonClient, RatingIn
 from rlaif_tui.config.train import TrainConfig
 
 
@@ -39,6 +38,11 @@ class Phase:
     dropped: int = 0
     dropped_following: int = 0
     """Dropped clients among those that read (the slow ones are meant to be dropped)."""
+    cpu_s: float = 0.0
+    """CPU time of the daemon's process (training + serving) while it trained."""
+    client_cpu_s: float = 0.0
+    """CPU time of the clients' process."""
+    wall_s: float = 0.0
 
 
 @dataclass
@@ -62,6 +66,11 @@ class Report:
     ratings_failed: int
     dropped_slow_clients: int
     dropped_following_clients: int
+    baseline_daemon_cpu_share: float
+    """CPU seconds of the daemon process per wall second, without clients (2.0 = two cores)."""
+    loaded_daemon_cpu_share: float
+    loaded_clients_cpu_share: float
+    """CPU seconds of the clients' process per wall second of the loaded runs."""
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -74,93 +83,6 @@ def _quantile(values: list[float], q: float) -> float:
 def _median_step(points: list[dict[str, Any]]) -> list[float]:
     # step 1 carries one-off warm-up (first forward passes, sandbox lanes); leave it out
     return [float(p["time/step_s"]) for p in points if p.get("step", 0) > 1]
-
-
-class _Clients:
-    """The load: websocket followers, silent clients and a rating poster, on their own loop."""
-
-    def __init__(self, url: str, token: str, followers: int, slow: int, rate: float) -> None:
-        self.url, self.token = url, token
-        self.followers, self.slow, self.rate = followers, slow, rate
-        self.received: list[tuple[int, float]] = []
-        self.rating_ack_s: list[float] = []
-        self.sent = self.failed = 0
-        self.sample_ids: list[str] = []
-        self.closed_followers = 0
-        self.ready = threading.Event()
-        self._stop: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self.thread = threading.Thread(target=self._main, name="bench-clients", daemon=True)
-
-    def start(self) -> None:
-        self.thread.start()
-        if not self.ready.wait(120):
-            raise RuntimeError("the bench clients did not connect within 120 s")
-
-    def stop(self) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self.thread.join(60)
-
-    def _main(self) -> None:
-        asyncio.run(self._run())
-
-    async def _run(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        headers = {"Authorization": f"Bearer {self.token}"}
-        connector = aiohttp.TCPConnector(limit=0)
-        async with aiohttp.ClientSession(connector=connector) as http:
-            sockets = [
-                await http.ws_connect(f"{self.url}/api/events", headers=headers, heartbeat=None)
-                for _ in range(self.followers + self.slow)
-            ]
-            tasks = [
-                asyncio.create_task(self._follow(ws, i == 0))
-                for i, ws in enumerate(sockets[: self.followers])
-            ]
-            tasks.append(asyncio.create_task(self._rate()))
-            self.ready.set()
-            await self._stop.wait()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            for ws in sockets:
-                await ws.close()
-
-    async def _follow(self, ws: aiohttp.ClientWebSocketResponse, collect: bool) -> None:
-        async for msg in ws:
-            if msg.type is not aiohttp.WSMsgType.TEXT:
-                break
-            now = time.perf_counter()
-            frame = json.loads(msg.data)
-            if frame["type"] != "snapshot":
-                self.received.append((int(frame["id"]), now))
-            if collect and frame["type"] == "sample":
-                self.sample_ids.append(str(frame["data"]["id"]))
-        self.closed_followers += 1
-
-    async def _rate(self) -> None:
-        if self.rate <= 0:
-            return
-        async with DaemonClient(self.url, self.token, timeout_s=30) as client:
-            period = 1.0 / self.rate
-            next_at = time.perf_counter()
-            while True:
-                next_at += period
-                await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
-                if not self.sample_ids:
-                    continue
-                sample = self.sample_ids[self.sent % len(self.sample_ids)]
-                rating = RatingIn(id=uuid.uuid4().hex, sample_id=sample, score=1 + self.sent % 5)
-                t0 = time.perf_counter()
-                self.sent += 1
-                try:
-                    await client.rate(rating)
-                except Exception:
-                    self.failed += 1
-                    continue
-                self.rating_ack_s.append(time.perf_counter() - t0)
 
 
 async def _run_phase(
@@ -177,33 +99,78 @@ async def _run_phase(
     running.hub.on_publish = lambda frame_id, _type: published.__setitem__(
         frame_id, time.perf_counter()
     )
-    clients = None
+    clients: asyncio.subprocess.Process | None = None
+    result: dict[str, Any] = {}
     phase = Phase()
     try:
         if load is not None:
-            clients = _Clients(running.url, token, *load)
-            await asyncio.to_thread(clients.start)
+            clients = await _start_clients(running.url, token, *load)
+        cpu0, wall0 = _cpu_s(), time.perf_counter()
         running.runner.resume()
         while True:  # bounded by the run's steps
             if running.runner.state in ("finished", "failed"):
                 break
             await asyncio.sleep(0.2)
+        phase.cpu_s, phase.wall_s = _cpu_s() - cpu0, time.perf_counter() - wall0
         if running.runner.failed:
             raise RuntimeError(running.runner.failed)
         await asyncio.sleep(0.5)  # frames in flight reach the clients
     finally:
         if clients is not None:
-            await asyncio.to_thread(clients.stop)
+            result = await _stop_clients(clients)
         phase.dropped = running.hub.dropped
         phase.step_s = _median_step(running.runner.metrics)
         await running.close()
-    if clients is not None:
-        phase.latencies_s = [t - published[i] for i, t in clients.received if i in published]
-        phase.frames = len(clients.received)
-        phase.rating_ack_s = clients.rating_ack_s
-        phase.ratings_sent, phase.ratings_failed = clients.sent, clients.failed
-        phase.dropped_following = clients.closed_followers
+    if result:
+        received = result["received"]
+        phase.latencies_s = [t - published[i] for i, t in received if i in published]
+        phase.frames = len(received)
+        phase.rating_ack_s = result["rating_ack_s"]
+        phase.ratings_sent, phase.ratings_failed = result["sent"], result["failed"]
+        phase.dropped_following = result["closed_followers"]
+        phase.client_cpu_s = result["cpu_s"]
     return phase
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def _start_clients(
+    url: str, token: str, followers: int, slow: int, rate: float
+) -> asyncio.subprocess.Process:
+    """The load in its own process (`bench.daemon_clients`), as remote clients would be; it
+    says `ready` once every websocket is connected."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "rlaif_tui.bench.daemon_clients",
+        url,
+        str(followers),
+        str(slow),
+        str(rate),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "RLAIF_TOKEN": token},
+    )
+    assert proc.stdout is not None
+    line = await asyncio.wait_for(proc.stdout.readline(), 180)
+    if line.strip() != b"ready":
+        proc.kill()
+        raise RuntimeError(f"the bench clients did not start: {line!r}")
+    return proc
+
+
+async def _stop_clients(proc: asyncio.subprocess.Process) -> dict[str, Any]:
+    """Close the clients' stdin (their signal to stop); their JSON report."""
+    assert proc.stdin is not None
+    assert proc.stdout is not None
+    proc.stdin.close()
+    out = await asyncio.wait_for(proc.stdout.read(), 120)
+    await asyncio.wait_for(proc.wait(), 60)
+    report: dict[str, Any] = json.loads(out)
+    return report
 
 
 def run_bench(
@@ -248,6 +215,9 @@ def run_bench(
         ratings_failed=loaded.ratings_failed,
         dropped_slow_clients=loaded.dropped - loaded.dropped_following,
         dropped_following_clients=loaded.dropped_following,
+        baseline_daemon_cpu_share=base.cpu_s / base.wall_s,
+        loaded_daemon_cpu_share=loaded.cpu_s / loaded.wall_s,
+        loaded_clients_cpu_share=loaded.client_cpu_s / loaded.wall_s,
     )
 
 
@@ -260,6 +230,9 @@ def _pool(into: Phase, got: Phase) -> None:
     into.frames += got.frames
     into.dropped += got.dropped
     into.dropped_following += got.dropped_following
+    into.cpu_s += got.cpu_s
+    into.client_cpu_s += got.client_cpu_s
+    into.wall_s += got.wall_s
 
 
 def format_report(r: Report) -> str:
@@ -276,6 +249,9 @@ def format_report(r: Report) -> str:
             f"  rating ack         p50 {r.rating_ack_p50_ms:.1f} ms, "
             f"p99 {r.rating_ack_p99_ms:.1f} ms ({r.ratings_acked} acked, "
             f"{r.ratings_failed} failed)",
+            f"  CPU (cores busy)   daemon {r.baseline_daemon_cpu_share:.2f} without clients, "
+            f"{r.loaded_daemon_cpu_share:.2f} with them; the clients' process "
+            f"{r.loaded_clients_cpu_share:.2f} (of {os.cpu_count()} cores, shared)",
             f"  dropped clients    {r.dropped_slow_clients} of {r.slow_clients * r.rounds} "
             f"silent, {r.dropped_following_clients} of {r.clients * r.rounds} reading",
         ]

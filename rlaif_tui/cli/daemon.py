@@ -57,6 +57,14 @@ def daemon_command(
     """
     from rlaif_tui.daemon.auth import TokenError, choose_token, is_loopback
 
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        typer.echo(
+            "error: rlaif daemon runs one process; under torchrun/accelerate use `rlaif train` "
+            "(serving rank 0 of a multi-rank run is not supported yet)",
+            err=True,
+        )
+        raise typer.Exit(2)
+
     try:
         given = choose_token(token, token_file, os.environ.get("RLAIF_TOKEN"))
     except TokenError as exc:

@@ -45,6 +45,10 @@ TrainerFactory = Callable[["Hooks"], "Trainer"]
 """Builds the trainer given its `Hooks` (on the training thread)."""
 
 
+class RunOver(RuntimeError):
+    """The training thread ended before it ran a command."""
+
+
 def to_live(rating: Rating) -> live.Rating:
     """The wire rating as the trainer's `config.live.Rating` (a preference: chosen as sample)."""
     if rating.kind == "preference":
@@ -303,6 +307,8 @@ class Runner:
             await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), wait_s)
         except TimeoutError:
             return False
+        except RunOver as exc:
+            raise ApiFailure(409, "run_over", str(exc)) from None
         except ValueError as exc:
             raise ApiFailure(422, "invalid", str(exc)) from None
         return True
@@ -440,7 +446,7 @@ class Runner:
             trainer.close()
             with self._cond:
                 for _, future in self._commands:
-                    future.cancel()
+                    future.set_exception(RunOver("the run stopped before it got to this"))
                 self._commands = []
             self.stopped = True
             self._to_loop(self.publish_status)

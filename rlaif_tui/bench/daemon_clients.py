@@ -1,0 +1,116 @@
+"""The load of `rlaif bench daemon`, in its own process: websocket clients that follow
+`/api/events`, clients that connect and never read, and a poster of ratings.
+
+`python -m rlaif_tui.bench.daemon_clients URL FOLLOWERS SLOW RATE` (token in `$RLAIF_TOKEN`)
+prints `ready` once connected, runs until its stdin closes, then prints one JSON object:
+`received` ([frame id, monotonic receive time] of every non-snapshot frame, all followers),
+`rating_ack_s`, `sent`, `failed`, `closed_followers` (followers the daemon closed), `cpu_s`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import resource
+import sys
+import time
+import uuid
+
+import aiohttp
+
+from rlaif_tui.api import DaemonClient, RatingIn
+
+
+class Clients:
+    """Websocket followers, silent clients and a rating poster."""
+
+    def __init__(self, url: str, token: str, followers: int, slow: int, rate: float) -> None:
+        self.url, self.token = url, token
+        self.followers, self.slow, self.rate = followers, slow, rate
+        self.received: list[tuple[int, float]] = []
+        self.rating_ack_s: list[float] = []
+        self.sent = self.failed = 0
+        self.sample_ids: list[str] = []
+        self.closed_followers = 0
+
+    async def run(self) -> None:
+        """Connect everything, say `ready`, and go on until stdin closes."""
+        headers = {"Authorization": f"Bearer {self.token}"}
+        connector = aiohttp.TCPConnector(limit=0)
+        async with aiohttp.ClientSession(connector=connector) as http:
+            sockets = [
+                await http.ws_connect(f"{self.url}/api/events", headers=headers, heartbeat=None)
+                for _ in range(self.followers + self.slow)
+            ]
+            tasks = [
+                asyncio.create_task(self._follow(ws, i == 0))
+                for i, ws in enumerate(sockets[: self.followers])
+            ]
+            tasks.append(asyncio.create_task(self._rate()))
+            print("ready", flush=True)
+            await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for ws in sockets:
+                with contextlib.suppress(TimeoutError, aiohttp.ClientError):
+                    await asyncio.wait_for(ws.close(), 5)
+
+    async def _follow(self, ws: aiohttp.ClientWebSocketResponse, collect: bool) -> None:
+        async for msg in ws:
+            if msg.type is not aiohttp.WSMsgType.TEXT:
+                break
+            now = time.perf_counter()
+            frame = json.loads(msg.data)
+            if frame["type"] != "snapshot":
+                self.received.append((int(frame["id"]), now))
+            if collect and frame["type"] == "sample":
+                self.sample_ids.append(str(frame["data"]["id"]))
+        self.closed_followers += 1
+
+    async def _rate(self) -> None:
+        if self.rate <= 0:
+            return
+        async with DaemonClient(self.url, self.token, timeout_s=30) as client:
+            period = 1.0 / self.rate
+            next_at = time.perf_counter()
+            while True:
+                next_at += period
+                await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+                if not self.sample_ids:
+                    continue
+                sample = self.sample_ids[self.sent % len(self.sample_ids)]
+                rating = RatingIn(id=uuid.uuid4().hex, sample_id=sample, score=1 + self.sent % 5)
+                t0 = time.perf_counter()
+                self.sent += 1
+                try:
+                    await client.rate(rating)
+                except Exception:
+                    self.failed += 1
+                    continue
+                self.rating_ack_s.append(time.perf_counter() - t0)
+
+
+def main() -> None:
+    url, followers, slow, rate = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+    clients = Clients(url, os.environ["RLAIF_TOKEN"], followers, slow, rate)
+    asyncio.run(clients.run())
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    json.dump(
+        {
+            "received": clients.received,
+            "rating_ack_s": clients.rating_ack_s,
+            "sent": clients.sent,
+            "failed": clients.failed,
+            "closed_followers": clients.closed_followers,
+            "cpu_s": usage.ru_utime + usage.ru_stime,
+        },
+        sys.stdout,
+    )
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
