@@ -19,8 +19,11 @@ from textual.widgets import Input
 from rlaif_tui.tui.app import RlaifApp
 from rlaif_tui.tui.feed import ReplayFeed
 from rlaif_tui.tui.screens.connection import ConnectionScreen
+from rlaif_tui.tui.widgets.run_header import RunHeader
 
 FRAMES = Path(__file__).parent / "data" / "tui_events.jsonl"
+FEED_LAST_ID = ReplayFeed.from_jsonl(FRAMES).frames[-1].id
+"""The snapshots are taken once the whole replay has been folded into the model."""
 
 
 @pytest.fixture(autouse=True)
@@ -40,13 +43,24 @@ def loaded(*keys: str) -> Callable[[Pilot[Any]], Any]:
     async def run_before(pilot: Pilot[Any]) -> None:
         app = pilot.app
         assert isinstance(app, RlaifApp)
-        async with asyncio.timeout(10):
-            while app.model.status is None:
+        last = FEED_LAST_ID
+        async with asyncio.timeout(60):  # generous: a loaded machine replays slowly
+            while app.model.last_event_id != last:
                 await pilot.pause(0.02)
+        async with asyncio.timeout(60):  # and the screen's header has shown it
+            while not any(
+                h.info is not None and h.info.status is not None
+                for h in app.screen.query(RunHeader)
+            ):
+                await pilot.pause(0.02)
+        await pilot.pause(0.3)  # the charts' refresh tick after the header's
+        await pilot.wait_for_scheduled_animations()
         for key in keys:
             await pilot.press(key)
+            await pilot.wait_for_scheduled_animations()
             await pilot.pause(0.05)
-        await pilot.pause(0.2)  # a refresh tick or two
+        await pilot.pause(0.3)  # the screens' refresh tick (rebuilds are rate-limited)
+        await pilot.wait_for_scheduled_animations()
 
     return run_before
 
