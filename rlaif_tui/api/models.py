@@ -33,7 +33,8 @@ class Status(_Wire):
     total_steps: int
     phase: str
     """What the trainer is doing now (`Trainer.state.phase`): `idle`, `generating`, `scoring`,
-    `training`, `checkpointing`, `done`."""
+    `training`, `checkpointing`, `done`; `loading` while the daemon builds the trainer (model,
+    and the quickstart's warm start on its first start)."""
     algorithm: str
     model: str
     device: str

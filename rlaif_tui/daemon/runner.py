@@ -360,6 +360,9 @@ class Runner:
         self._to_loop(self.publish_status)
 
     def _main(self) -> None:
+        # Loading the model (the quickstart's first start also builds its warm start, minutes
+        # on a CPU): the status says so instead of "idle".
+        self._on_phase("loading")
         try:
             trainer = self.factory(self._hooks())
         except Exception as exc:
@@ -377,6 +380,7 @@ class Runner:
 
     def _adopt(self, trainer: Trainer) -> None:
         state = trainer.state
+        self.phase = state.phase
         self.isolation = state.isolation
         self.device = state.device
         self.step = trainer.step_count
