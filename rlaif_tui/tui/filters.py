@@ -86,4 +86,6 @@ def short_problem_id(problem_id: str, width: int = 16) -> str:
     (`quickstart/train/1946` → `…/train/1946`)."""
     if len(problem_id) <= width:
         return problem_id
-    return "…" + problem_id[-(width - 1) :]
+    tail = problem_id[-(width - 1) :]
+    cut = tail.find("/")
+    return "…" + (tail[cut:] if cut > 0 else tail)
