@@ -409,7 +409,8 @@ class Trainer:
     def evaluate(self) -> dict[str, float]:
         """Held-out pass@k of the current weights (`eval` config; `eval/...` metric keys)."""
         self._set_phase("evaluating")
-        executor = next((getattr(s, "executor", None) for s in self.sources), None)
+        found = (getattr(s, "executor", None) for s in self.sources)
+        executor = next((x for x in found if x is not None), None)
         if executor is None:
             if self._eval_executor is None:
                 from rlaif_tui.reward import Executor
