@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from rlaif_tui.config.train import TrainConfig
+from rlaif_tui.models.warmstart import cache_root
 from rlaif_tui.train.errors import NonFiniteError
 from rlaif_tui.train.trainer import Hooks, Trainer
 
@@ -42,6 +43,11 @@ def train(cfg: TrainConfig, run_dir: Path, *, resume: bool = False) -> int:
         return 0
     hooks = Hooks(on_log=lambda level, msg: console.print(f"[{level}] {msg}"))
     console.print(f"run directory: {run_dir}")
+    if cfg.model.source == "tiny" and cfg.model.warm_start.steps and not resume:
+        console.print(
+            f"warm start: {cfg.model.warm_start.steps} supervised steps on the first start "
+            f"(minutes on a CPU), then cached in {cache_root() / 'quickstart'}"
+        )
     try:
         trainer = Trainer.from_config(cfg, run_dir, resume=resume, hooks=hooks)
     except (OSError, RuntimeError, ValueError) as exc:  # bad set-up: say what, no traceback
