@@ -29,7 +29,13 @@ def mean_ci(xs: list[float]) -> tuple[float, float]:
     return m, 1.96 * sd / math.sqrt(len(xs))
 
 
-def report(grpo: Path, control: Path, executor: Any = None, samples: int = 4) -> None:
+def report(
+    grpo: Path,
+    control: Path,
+    executor: Any = None,
+    samples: int = 4,
+    limit: int | None = None,
+) -> None:
     from rlaif_tui.config import load_config
     from rlaif_tui.config.train import TrainConfig
     from rlaif_tui.train.checkpoint import latest_checkpoint
@@ -47,9 +53,13 @@ def report(grpo: Path, control: Path, executor: Any = None, samples: int = 4) ->
             f"control {mb:.3f} +- {eb:.3f}, paired difference {md:+.3f} +- {ed:.3f}"
         )
     cfg = load_config(grpo / "config.yaml", TrainConfig)
-    before = heldout_pass_at_1(cfg, None, samples=samples, executor=executor)
+    before = heldout_pass_at_1(cfg, None, samples=samples, limit=limit, executor=executor)
     after = heldout_pass_at_1(
-        cfg, latest_checkpoint(grpo / "checkpoints"), samples=samples, executor=executor
+        cfg,
+        latest_checkpoint(grpo / "checkpoints"),
+        samples=samples,
+        limit=limit,
+        executor=executor,
     )
     print(f"held-out pass@1 before (warm start): {before}")
     print(f"held-out pass@1 after GRPO:          {after}")
@@ -62,8 +72,11 @@ def main() -> None:
     parser.add_argument("grpo", type=Path)
     parser.add_argument("control", type=Path)
     parser.add_argument("--samples", type=int, default=4, help="samples per held-out problem")
+    parser.add_argument(
+        "--limit", type=int, default=None, help="only the first N held-out problems (faster)"
+    )
     args = parser.parse_args()
-    report(args.grpo, args.control, samples=args.samples)
+    report(args.grpo, args.control, samples=args.samples, limit=args.limit)
 
 
 if __name__ == "__main__":

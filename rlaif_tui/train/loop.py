@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rlaif_tui.config.train import TrainConfig
 from rlaif_tui.distributed import init_from_env
 from rlaif_tui.distributed.support import check_config
+from rlaif_tui.models.warmstart import cache_root
 from rlaif_tui.train.errors import NonFiniteError
 from rlaif_tui.train.trainer import Hooks, Trainer
 
@@ -66,6 +67,11 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, *, quiet: bool) -> int
         return 0
     hooks = Hooks(on_log=lambda level, msg: console.print(f"[{level}] {msg}"))
     console.print(f"run directory: {run_dir}")
+    if cfg.model.source == "tiny" and cfg.model.warm_start.steps and not resume:
+        console.print(
+            f"warm start: {cfg.model.warm_start.steps} supervised steps on the first start "
+            f"(minutes on a CPU), then cached in {cache_root() / 'quickstart'}"
+        )
     try:
         trainer = Trainer.from_config(cfg, run_dir, resume=resume, hooks=hooks)
     except (OSError, RuntimeError, ValueError) as exc:  # bad set-up: say what, no traceback
