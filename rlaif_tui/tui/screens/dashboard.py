@@ -12,7 +12,7 @@ from rlaif_tui.tui.widgets.chart import Chart
 # (keys plotted, band) — keys[0] is the chart's title; the band shades mean ± std.
 CHARTS: list[tuple[list[str], tuple[str, str] | None]] = [
     (["reward/mean"], ("reward/mean", "reward/std")),
-    (["pass/rate"], None),
+    (["pass/rate", "eval/pass@1"], None),  # held-out pass@1 when the run evaluates
     (["kl/mean"], None),
     (["loss/policy", "loss/total"], None),
     (["entropy/mean"], None),
