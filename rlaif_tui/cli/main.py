@@ -4,6 +4,8 @@ libraries (torch, transformers) only inside the command that needs them, so
 
 from __future__ import annotations
 
+import warnings
+
 import typer
 
 from rlaif_tui import __version__
@@ -12,6 +14,11 @@ from rlaif_tui.cli.daemon import daemon_command
 from rlaif_tui.cli.eval import eval_command
 from rlaif_tui.cli.report import report_command
 from rlaif_tui.cli.train import train_command
+
+# transformers 5.24 renamed forward(past_key_values=) to cache= (the old name works until
+# 5.40, and releases before 5.24 know only it): the rollout keeps the old name, and a user
+# should not see a deprecation warning per generated token batch.
+warnings.filterwarnings("ignore", message="`past_key_values` is deprecated", category=FutureWarning)
 
 app = typer.Typer(
     name="rlaif",
