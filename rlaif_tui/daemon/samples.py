@@ -11,21 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from rlaif_tui.reward.outcome import STATUSES as OUTCOME_STATUSES
+
 Sample = dict[str, Any]
 
-STATUSES = frozenset(
-    {
-        "passed",
-        "failed",
-        "error",
-        "timeout",
-        "memory",
-        "output_limit",
-        "killed",
-        "sandbox_error",
-        "invalid",
-    }
-)
+STATUSES = frozenset(OUTCOME_STATUSES)
 """Outcome statuses (docs/architecture.md), the values of the `status` filter."""
 
 
