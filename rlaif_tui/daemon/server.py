@@ -15,11 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from aiohttp import WSCloseCode, WSMsgType, web
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from rlaif_tui import __version__
 from rlaif_tui.api.models import ControlAction, RatingIn, SettingsPatch
@@ -179,6 +179,17 @@ async def samples(request: web.Request) -> web.Response:
     return web.json_response({"samples": page, "total": total})
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def _validated(model: type[M], body: Any) -> M:
+    """`body` as `model`, or a 422 naming the first bad field."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise from_validation(exc) from None
+
+
 async def sample(request: web.Request) -> web.Response:
     _query(request, set())
     index = _daemon(request).runner.samples
@@ -192,10 +203,7 @@ async def post_rating(request: web.Request) -> web.Response:
     _query(request, set())
     d = _daemon(request)
     body = await json_body(request)
-    try:
-        rating = RatingIn.model_validate(body)
-    except ValidationError as exc:
-        raise from_validation(exc) from None
+    rating = _validated(RatingIn, body)
     index = d.runner.samples
     named = {
         key: value
@@ -307,10 +315,7 @@ async def patch_settings(request: web.Request) -> web.Response:
     _query(request, set())
     d = _daemon(request)
     body = await json_body(request)
-    try:
-        patch = SettingsPatch.model_validate(body)
-    except ValidationError as exc:
-        raise from_validation(exc) from None
+    patch = _validated(SettingsPatch, body)
     settings, applied = await d.runner.update_settings(patch, d.wait_s)
     return web.json_response(settings.model_dump(mode="json"), status=200 if applied else 202)
 

@@ -117,15 +117,14 @@ def _plan(problems: Sequence[Problem]) -> tuple[list[_Planned], list[dict[str, A
     return plans, jobs
 
 
-def check_problems(
-    problems: Sequence[Problem],
-    run: Runner,
-    *,
-    batch_size: int = 512,
+def run_in_batches(
+    run: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
+    jobs: list[dict[str, Any]],
+    batch_size: int,
     progress: Callable[[int, int], None] | None = None,
-) -> list[ProblemCheck]:
-    """Check every problem; `run` executes jobs (see `executor_runner`) in batches."""
-    plans, jobs = _plan(problems)
+) -> list[dict[str, Any]]:
+    """Outcomes of `jobs` in order, `batch_size` at a time through `run` (a sandbox runner),
+    reporting (done, total) after each batch; a runner that drops or adds outcomes is an error."""
     outcomes: list[dict[str, Any]] = []
     for start in range(0, len(jobs), batch_size):
         batch = jobs[start : start + batch_size]
@@ -135,6 +134,19 @@ def check_problems(
         outcomes += got
         if progress is not None:
             progress(len(outcomes), len(jobs))
+    return outcomes
+
+
+def check_problems(
+    problems: Sequence[Problem],
+    run: Runner,
+    *,
+    batch_size: int = 512,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[ProblemCheck]:
+    """Check every problem; `run` executes jobs (see `executor_runner`) in batches."""
+    plans, jobs = _plan(problems)
+    outcomes = run_in_batches(run, jobs, batch_size, progress)
     results: list[ProblemCheck] = []
     for plan in plans:
         if plan.reference is None:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from rlaif_tui.data import Problem
+from rlaif_tui.data.check import run_in_batches
 from rlaif_tui.evaluation.passk import Interval, bootstrap_ci, mean_pass_at_k, pass_at_k
 
 Runner = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
@@ -79,15 +80,7 @@ def score_programs(
         for p, codes in zip(problems, programs, strict=True)
         for j, code in enumerate(codes)
     ]
-    flat: list[dict[str, Any]] = []
-    for start in range(0, len(jobs), batch_size):
-        batch = jobs[start : start + batch_size]
-        got = run(batch)
-        if len(got) != len(batch):
-            raise RuntimeError(f"the sandbox returned {len(got)} outcomes for {len(batch)} jobs")
-        flat += got
-        if progress is not None:
-            progress(len(flat), len(jobs))
+    flat = run_in_batches(run, jobs, batch_size, progress)
     results: list[ProblemResult] = []
     outcomes: list[list[dict[str, Any]]] = []
     at = 0
