@@ -46,6 +46,7 @@ lint: install
 	$(VENV)/bin/ruff check rlaif_tui tests
 	$(VENV)/bin/ruff format --check rlaif_tui tests
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 	$(PY) -m mypy.stubtest rlaif_tui._reward
 
 rust-test:

@@ -38,7 +38,7 @@ def report(
 ) -> None:
     from rlaif_tui.config import load_config
     from rlaif_tui.config.train import TrainConfig
-    from rlaif_tui.train.checkpoint import latest_checkpoint
+    from rlaif_tui.models.checkpoint import latest_checkpoint
     from rlaif_tui.train.evaluate import heldout_pass_at_1
 
     g, c = pass_rates(grpo), pass_rates(control)

@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from rlaif_tui.feedback.judge.config import DEFAULT_CRITERIA
+from rlaif_tui.config.judge import DEFAULT_CRITERIA
 from rlaif_tui.feedback.judge.rubric import CANDIDATE_MARK
 
 CODE = re.compile(re.escape(CANDIDATE_MARK) + r" \d+\n```python\n(.*?)\n```", re.DOTALL)

@@ -11,8 +11,9 @@ from typer.testing import CliRunner
 
 from rlaif_tui.cli.main import app
 from rlaif_tui.data import Problem, bundled_problems, dump_problems
-from rlaif_tui.data.check import ProblemCheck, Runner, check_problems, executor_runner
+from rlaif_tui.data.check import ProblemCheck, check_problems
 from rlaif_tui.data.importers import import_problems
+from rlaif_tui.reward.runner import Runner, executor_runner
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

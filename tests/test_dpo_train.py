@@ -11,7 +11,7 @@ from train_helpers import LetterShare, tiny_config
 from typer.testing import CliRunner
 
 from rlaif_tui.cli.main import app
-from rlaif_tui.feedback.config import DPOConfig
+from rlaif_tui.config.feedback import DPOConfig
 from rlaif_tui.feedback.pairs import dump_pairs
 from rlaif_tui.train.dpo_online import group_pairs
 from rlaif_tui.train.trainer import Trainer

@@ -11,11 +11,11 @@ import pytest
 from feedback_helpers import needs_sandbox
 from judge_server import JudgeServer
 
+from rlaif_tui.api.models import RatingIn, SettingsPatch
 from rlaif_tui.config import load_config
-from rlaif_tui.config.live import Rating, Settings
+from rlaif_tui.config.judge import JudgeConfig
 from rlaif_tui.config.train import TrainConfig
 from rlaif_tui.data import load_problems
-from rlaif_tui.feedback.judge.config import JudgeConfig
 from rlaif_tui.train.trainer import Hooks, Trainer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -50,7 +50,7 @@ def test_execution_judge_and_human_end_to_end(tmp_path: Path) -> None:
         published.append(records)
         # While the step holds for ratings, a person rates the first sample of the batch.
         if trainer is not None and len(published) == 1:
-            trainer.add_ratings([Rating(id="early-1", sample_id=records[0]["id"], score=5)])
+            trainer.add_ratings([RatingIn(id="early-01", sample_id=records[0]["id"], score=5)])
 
     with JudgeServer() as server:
         cfg = smoke(server)
@@ -82,11 +82,11 @@ def test_execution_judge_and_human_end_to_end(tmp_path: Path) -> None:
             # late ratings of step-1 samples become a preference pair
             trainer.add_ratings(
                 [
-                    Rating(id="late-1", sample_id=first.samples[1]["id"], score=5),
-                    Rating(id="late-2", sample_id=first.samples[2]["id"], score=1),
+                    RatingIn(id="late-001", sample_id=first.samples[1]["id"], score=5),
+                    RatingIn(id="late-002", sample_id=first.samples[2]["id"], score=1),
                 ]
             )
-            assert len(trainer.feedback.pairs) >= 1
+            assert len(trainer.scoring.pairs) >= 1
 
             # the judge fails every request of step 2: the step goes on without the judge term
             server.script.extend(["500"] * (2 * len(first.samples)))
@@ -99,7 +99,7 @@ def test_execution_judge_and_human_end_to_end(tmp_path: Path) -> None:
 
             # live weights: judge off for step 3 (no judge requests at all)
             sent = len(server.requests)
-            trainer.apply_settings(Settings(reward_weights={"judge": 0.0}))
+            trainer.apply_settings(SettingsPatch(reward_weights={"judge": 0.0}))
             third = trainer.step()
             assert len(server.requests) == sent
             assert "judge" not in third.samples[0]["rewards"]
@@ -156,7 +156,7 @@ def test_teacher_in_a_run_writes_solutions_and_pairs(tmp_path: Path) -> None:
         trainer = Trainer.from_config(cfg, tmp_path / "run")
         try:
             trainer.step()  # a random tiny model fails the whole group: the teacher is asked
-            link = trainer.feedback.teacher
+            link = trainer.scoring.teacher
             assert link is not None
             link.wait(timeout=30)
             second = trainer.step()

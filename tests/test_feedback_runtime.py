@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from train_helpers import PROBLEMS
 
-from rlaif_tui.config.live import Rating
+from rlaif_tui.api.models import RatingIn
+from rlaif_tui.config.feedback import HumanConfig, TripwireConfig
 from rlaif_tui.data import load_problems
-from rlaif_tui.feedback.config import HumanConfig, TripwireConfig
 from rlaif_tui.feedback.human import HumanFeedback
 from rlaif_tui.feedback.penalties import PenaltyRules
-from rlaif_tui.feedback.runtime import FeedbackRuntime
-from rlaif_tui.train.score import Scored
+from rlaif_tui.scoring.pending import Scored
+from rlaif_tui.scoring.records import Sample, sample_records
+from rlaif_tui.scoring.stage import ScoringStage
 
 PROBLEM = load_problems(PROBLEMS)[0]
 
@@ -27,9 +28,36 @@ def batch(completions: list[str], execution: list[float]) -> Scored:
     )
 
 
-def runtime() -> FeedbackRuntime:
+def records_of(
+    step: int, completions: list[str], programs: list[str], scored: Scored
+) -> list[Sample]:
+    n = len(completions)
+    return sample_records(
+        step, [PROBLEM], n, [PROBLEM.prompt], completions, programs, scored, [0.0] * n, ["stop"] * n
+    )
+
+
+def finalize(
+    rt: ScoringStage,
+    step: int,
+    completions: list[str],
+    programs: list[str],
+    scored: Scored,
+    weights: dict[str, float],
+) -> Scored:
+    return rt.finalize(
+        [PROBLEM],
+        len(completions),
+        programs,
+        scored,
+        weights,
+        lambda s: records_of(step, completions, programs, s),
+    )
+
+
+def runtime() -> ScoringStage:
     human = HumanFeedback(HumanConfig.model_validate({}), PenaltyRules(-1.0))
-    return FeedbackRuntime(TripwireConfig(), human)
+    return ScoringStage(TripwireConfig(), human)
 
 
 def test_confirmed_tripwire_is_penalised_from_the_next_step_on() -> None:
@@ -39,43 +67,16 @@ def test_confirmed_tripwire_is_penalised_from_the_next_step_on() -> None:
     completions = [hack, honest]
     programs = [PROBLEM.prompt + c for c in completions]
     weights = {"execution": 1.0}
-    first = rt.finalize(
-        1,
-        [PROBLEM],
-        2,
-        [PROBLEM.prompt],
-        completions,
-        programs,
-        batch(completions, [1.0, 0.0]),
-        weights,
-    )
+    first = finalize(rt, 1, completions, programs, batch(completions, [1.0, 0.0]), weights)
     assert "touches_gc" in first.flags[0]
     assert first.rewards == [1.0, 0.0]  # flagged, not yet punished
     assert first.metrics["tripwires/flagged"] == 0.5
-    records = [
-        {
-            "id": f"s000001-g00-0{i}",
-            "prompt": PROBLEM.prompt,
-            "completion": c,
-            "flags": first.flags[i],
-        }
-        for i, c in enumerate(completions)
-    ]
-    rt.after_step(records, 1)
+    rt.after_step(records_of(1, completions, programs, first), 1)
     rt.add_ratings(
-        [Rating(id="r1", sample_id="s000001-g00-00", score=1, confirm_flags=["touches_gc"])]
+        [RatingIn(id="rating-1", sample_id="s000001-g00-00", score=1, confirm_flags=["touches_gc"])]
     )
     assert "touches_gc" in rt.penalties.rules
-    second = rt.finalize(
-        2,
-        [PROBLEM],
-        2,
-        [PROBLEM.prompt],
-        completions,
-        programs,
-        batch(completions, [1.0, 0.0]),
-        weights,
-    )
+    second = finalize(rt, 2, completions, programs, batch(completions, [1.0, 0.0]), weights)
     assert second.rewards == [-1.0, 0.0]
     assert "penalised:touches_gc" in second.flags[0]
     assert second.metrics["tripwires/penalised"] == 1.0
@@ -85,14 +86,5 @@ def test_missing_source_values_renormalise_the_weights() -> None:
     rt = runtime()
     scored = batch(["a", "b"], [1.0, 0.0])
     scored.per_source["judge"] = [None, 0.5]
-    out = rt.finalize(
-        1,
-        [PROBLEM],
-        2,
-        [PROBLEM.prompt],
-        ["a", "b"],
-        ["a", "b"],
-        scored,
-        {"execution": 1.0, "judge": 1.0},
-    )
+    out = finalize(rt, 1, ["a", "b"], ["a", "b"], scored, {"execution": 1.0, "judge": 1.0})
     assert out.rewards == [1.0, 0.25]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rlaif_tui.api.models import RatingIn
 from rlaif_tui.feedback.human import HumanFeedback, score_value
 from rlaif_tui.feedback.pairs import Pair
 
@@ -21,13 +22,16 @@ def test_early_scores_set_the_human_value() -> None:
     batch = [rec("a", "good"), rec("b", "bad")]
     hf.open_batch(batch)
     assert hf.add(
-        [{"id": "r1", "sample_id": "a", "score": 5}, {"id": "r2", "sample_id": "a", "score": 4}]
+        [
+            RatingIn(id="rating-1", sample_id="a", score=5),
+            RatingIn(id="rating-2", sample_id="a", score=4),
+        ]
     ) == ["early", "early"]
     assert hf.value("a") == score_value(4)  # mean 4.5 rounds to 4
     assert hf.value("b") is None
     hf.close_batch(batch, step=1)
     assert hf.value("a") is None  # no longer pending
-    assert hf.add([{"id": "r3", "sample_id": "b", "score": 1}]) == ["late"]
+    assert hf.add([RatingIn(id="rating-3", sample_id="b", score=1)]) == ["late"]
     assert hf.drain_pairs() == [Pair("P", "good", "bad")]  # early scores count toward pairs
     assert hf.drain_pairs() == []
 
@@ -35,11 +39,11 @@ def test_early_scores_set_the_human_value() -> None:
 def test_preferences_duplicates_and_unknown_ids() -> None:
     hf = HumanFeedback()
     hf.close_batch([rec("a", "x"), rec("b", "y")], step=1)
-    trainer_form = {"id": "r1", "kind": "preference", "sample_id": "b", "rejected_id": "a"}
-    wire_form = {"id": "r2", "chosen_id": "a", "rejected_id": "b"}
-    assert hf.add([trainer_form, wire_form, trainer_form]) == ["late", "late", "duplicate"]
+    b_over_a = RatingIn(id="rating-1", chosen_id="b", rejected_id="a")
+    a_over_b = RatingIn(id="rating-2", chosen_id="a", rejected_id="b")
+    assert hf.add([b_over_a, a_over_b, b_over_a]) == ["late", "late", "duplicate"]
     assert hf.drain_pairs() == [Pair("P", "y", "x"), Pair("P", "x", "y")]
-    assert hf.add([{"id": "r4", "sample_id": "zz", "score": 3}]) == ["unknown"]
+    assert hf.add([RatingIn(id="rating-4", sample_id="zz", score=3)]) == ["unknown"]
     m = hf.metrics()
     assert (m["human/late"], m["human/duplicate"], m["human/unknown"]) == (2.0, 1.0, 1.0)
 
@@ -47,10 +51,10 @@ def test_preferences_duplicates_and_unknown_ids() -> None:
 def test_a_confirming_rating_makes_a_penalty_rule() -> None:
     hf = HumanFeedback()
     hf.close_batch([rec("a", "import gc", ["touches_gc"])], step=4)
-    hf.add([{"id": "r1", "sample_id": "a", "score": 1, "comment": "hack: walks gc"}])
+    hf.add([RatingIn(id="rating-1", sample_id="a", score=1, comment="hack: walks gc")])
     assert list(hf.penalties.rules) == ["touches_gc"]
     assert hf.penalties.rules["touches_gc"].step == 4
     restored = HumanFeedback()
     restored.load_state_dict(hf.state_dict())
     assert restored.penalties.apply(1.0, ["touches_gc"])[0] == -1.0
-    assert restored.add([{"id": "r1", "sample_id": "a", "score": 1}]) == ["duplicate"]
+    assert restored.add([RatingIn(id="rating-1", sample_id="a", score=1)]) == ["duplicate"]

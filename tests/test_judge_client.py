@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 from judge_server import JudgeServer
 
+from rlaif_tui.config.judge import JudgeConfig, LimitsConfig, RubricConfig
 from rlaif_tui.feedback.judge.background import BackgroundJudge, JudgeItem
 from rlaif_tui.feedback.judge.client import JudgeClient, JudgeConfigError
-from rlaif_tui.feedback.judge.config import JudgeConfig, LimitsConfig, RubricConfig
 
 GOOD = "    return a + b\n"  # default_grade: 8 -> (8 - 1) / 9
 BAD = "    print(a)\n    pass\n"  # 5 - 3 - 2 = 0 -> clamped to 1 -> 0.0

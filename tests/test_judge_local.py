@@ -11,7 +11,7 @@ import torch
 from feedback_helpers import one_thread, save_tiny_lm
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from rlaif_tui.feedback.judge.config import JudgeConfig
+from rlaif_tui.config.judge import JudgeConfig
 from rlaif_tui.feedback.judge.local import LocalJudge, verdict_ids
 
 __all__ = ["one_thread"]

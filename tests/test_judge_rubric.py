@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from rlaif_tui.feedback.judge.config import RubricConfig
+from rlaif_tui.config.judge import RubricConfig
 from rlaif_tui.feedback.judge.limits import RollingLimit
 from rlaif_tui.feedback.judge.retry import retry_after_s
 from rlaif_tui.feedback.judge.rubric import (

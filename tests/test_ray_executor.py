@@ -14,8 +14,8 @@ import pytest
 from rlaif_tui._reward import RewardCache
 from rlaif_tui.config.train import ExecutionRewardConfig
 from rlaif_tui.reward import Executor, Outcome
+from rlaif_tui.reward.factory import make_executor
 from rlaif_tui.reward.ray_executor import RayExecutor
-from rlaif_tui.reward.sources.execution import make_executor
 
 REPO = Path(__file__).resolve().parent.parent
 JOBS = REPO / "data" / "examples" / "sandbox_jobs.jsonl"

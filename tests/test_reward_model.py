@@ -82,10 +82,10 @@ def test_rm_train_command_reads_csv_ratings(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.usefixtures("one_thread")
 def test_reward_source_refits_after_enough_new_pairs(tmp_path: Path) -> None:
+    from rlaif_tui.config.feedback import RewardModelConfig
     from rlaif_tui.data import load_problems
-    from rlaif_tui.feedback.config import RewardModelConfig
-    from rlaif_tui.reward.sources import ScoreRequest
-    from rlaif_tui.reward.sources.rm import RewardModelSource
+    from rlaif_tui.scoring.sources import ScoreRequest
+    from rlaif_tui.scoring.sources.rm import RewardModelSource
 
     rm = RewardModel.from_backbone(str(save_tiny_lm(tmp_path / "b")), max_length=96)
     cfg = RewardModelConfig(refresh_every=20, epochs=1, batch_size=10, heldout_fraction=0.25)

@@ -6,15 +6,15 @@ import pytest
 import torch
 
 from rlaif_tui.data import load_problems
-from rlaif_tui.models.tiny import TinySpec, build_tiny
-from rlaif_tui.train.prefix import (
+from rlaif_tui.models.prefix import (
     completion_forward,
     encode_prefix,
     full_forward,
     token_logprobs,
 )
-from rlaif_tui.train.program import prompt_text, to_program
-from rlaif_tui.train.rollout import generate, sample_next
+from rlaif_tui.models.program import prompt_text, to_program
+from rlaif_tui.models.rollout import generate, sample_next
+from rlaif_tui.models.tiny import TinySpec, build_tiny
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ import pytest
 from feedback_helpers import needs_sandbox
 from judge_server import JudgeServer
 
+from rlaif_tui.config.feedback import TeacherConfig
+from rlaif_tui.config.judge import JudgeConfig
 from rlaif_tui.data import Problem
-from rlaif_tui.feedback.config import TeacherConfig
 from rlaif_tui.feedback.judge.client import JudgeClient
-from rlaif_tui.feedback.judge.config import JudgeConfig
 from rlaif_tui.feedback.teacher import Teacher, completion_after_prompt
 
 PROBLEMS = [

@@ -8,9 +8,9 @@ import pytest
 import torch
 from train_helpers import LetterShare, tiny_config
 
+from rlaif_tui.models import checkpoint as ckpt
+from rlaif_tui.models.errors import NonFiniteError
 from rlaif_tui.models.tiny import TinySpec, save_tiny
-from rlaif_tui.train import checkpoint as ckpt
-from rlaif_tui.train.errors import NonFiniteError
 from rlaif_tui.train.trainer import Trainer
 
 

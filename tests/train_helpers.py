@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from rlaif_tui.config.train import TrainConfig
-from rlaif_tui.reward.sources import ScoreRequest, SourceScore
+from rlaif_tui.scoring.sources import ScoreRequest, SourceBase, SourceScore
 
 REPO = Path(__file__).resolve().parent.parent
 PROBLEMS = REPO / "data" / "quickstart" / "problems.jsonl"
 
 
-class LetterShare:
+class LetterShare(SourceBase):
     """Reward = share of ASCII letters in the completion: varies between samples of a random
     model, so every group has signal (the execution reward of a random model is all zeros)."""
 

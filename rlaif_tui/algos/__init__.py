@@ -10,4 +10,7 @@ ALGORITHMS = ("grpo", "rloo", "ppo", "dpo")
 GRPO_LOSS_TYPES = ("dapo", "grpo", "dr_grpo")
 """Ways to aggregate per-token GRPO losses (see `grpo.aggregate`)."""
 
-__all__ = ["ALGORITHMS", "GRPO_LOSS_TYPES"]
+DPO_LOSS_TYPES = ("sigmoid", "ipo")
+"""DPO losses (see `dpo.dpo_loss`): `sigmoid` (Rafailov et al.) and `ipo` (Azar et al.)."""
+
+__all__ = ["ALGORITHMS", "DPO_LOSS_TYPES", "GRPO_LOSS_TYPES"]

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from rlaif_tui.feedback.config import DPO_LOSS_TYPES
+from rlaif_tui.algos import DPO_LOSS_TYPES
 
 
 @dataclass

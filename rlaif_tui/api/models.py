@@ -49,23 +49,75 @@ class Status(_Wire):
     settings: Settings
 
 
+KL_COEF_MAX = 10.0
+KL_TARGET_MAX = 100.0
+TEMPERATURE_MAX = 5.0
+WEIGHT_MAX = 1000.0
+
+KlCoef = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+"""KL weight beta, finite, >= 0 (the adaptive controller's current value when it is on)."""
+KlTarget = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+"""Target KL of the adaptive controller, finite, > 0."""
+Temperature = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+"""Sampling temperature, finite, > 0."""
+Weight = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+"""A reward source's weight, finite, >= 0 (0: the source is off)."""
+
+
+class SettingsError(ValueError):
+    """A settings change this run cannot take; `field` names the setting (dotted)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class Settings(_Wire):
     """Live settings: journalled into the run and its checkpoints when changed."""
 
-    kl_coef: float = Field(ge=0.0)
-    kl_target: float | None = Field(None, gt=0.0)
+    kl_coef: KlCoef
+    kl_target: KlTarget | None = None
     """Target KL for the adaptive controller; None means a fixed `kl_coef`."""
-    reward_weights: dict[str, float]
-    temperature: float = Field(gt=0.0)
+    reward_weights: dict[str, Weight]
+    temperature: Temperature
 
 
 class SettingsPatch(_Wire):
-    """Body of `PATCH /api/settings`: any subset of the settings."""
+    """Body of `PATCH /api/settings` and `Trainer.apply_settings`: any subset of the settings;
+    fields left None are unchanged, sources not named in `reward_weights` keep their weight.
+    Every value is finite (NaN and infinities refused) and bounded; `check` adds what depends
+    on the run."""
 
-    kl_coef: float | None = Field(None, ge=0.0)
-    kl_target: float | None = Field(None, gt=0.0)
-    reward_weights: dict[str, float] | None = None
-    temperature: float | None = Field(None, gt=0.0, le=5.0)
+    kl_coef: Annotated[KlCoef, Field(le=KL_COEF_MAX)] | None = None
+    """0 to 10."""
+    kl_target: Annotated[KlTarget, Field(le=KL_TARGET_MAX)] | None = None
+    """Above 0, at most 100."""
+    reward_weights: dict[str, Annotated[Weight, Field(le=WEIGHT_MAX)]] | None = None
+    """0 to 1000 each."""
+    temperature: Annotated[Temperature, Field(le=TEMPERATURE_MAX)] | None = None
+    """Above 0, at most 5."""
+
+    def check(self, *, sources: set[str], has_reference: bool, adaptive_kl: bool) -> None:
+        """Raise `SettingsError` if this run cannot take the change: the one place these rules
+        live (the daemon answers 422 with the error's field, the trainer refuses it)."""
+        for name in sorted(self.reward_weights or {}):
+            if name not in sources:
+                raise SettingsError(
+                    f"reward_weights.{name}",
+                    f"reward_weights: unknown source {name!r}; this run has {sorted(sources)}",
+                )
+        if self.kl_coef is not None and self.kl_coef > 0 and not has_reference:
+            raise SettingsError(
+                "kl_coef",
+                "kl_coef > 0 needs a reference model; start the run with kl.coef > 0 "
+                "(or LoRA) to change it live",
+            )
+        if self.kl_target is not None and not adaptive_kl:
+            raise SettingsError(
+                "kl_target",
+                "kl_target applies to the adaptive KL controller; start the run with "
+                "kl.adaptive: true",
+            )
 
 
 class RatingIn(_Wire):
@@ -110,7 +162,8 @@ class RatingIn(_Wire):
 
 
 class Rating(RatingIn):
-    """A stored rating, as the daemon returns it."""
+    """A stored rating, as the daemon returns it; the trainer takes `RatingIn` or `Rating` as
+    they are (no conversion: a preference keeps `chosen_id`)."""
 
     created_at: float
     step: int

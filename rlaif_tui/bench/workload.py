@@ -19,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from rlaif_tui.reward.sources.base import ScoreRequest, SourceScore, chain
+from rlaif_tui.scoring.sources.base import ScoreRequest, SourceBase, SourceScore, chain
 
 HUMANEVAL_SHA256 = "b796127e635a67f93fb35c04f4cb03cf06f38c8072ee7cee8833d7bee06979ef"
 STATE_SHA256 = "e1259d4ced2a4398addd9af15439f0abaca79e70e8750f99b1295bf79a086dde"
@@ -133,7 +133,7 @@ def run_program(program: str, timeout_s: float = 3.0) -> float:
     return 1.0 if done.returncode == 0 else 0.0
 
 
-class WorkloadReward:
+class WorkloadReward(SourceBase):
     """The workload's own reward (section B) as a reward source: 2 programs at a time."""
 
     name = "execution"

@@ -25,7 +25,7 @@ def train(
     max_length: Annotated[int, typer.Option(help="Tokens per prompt + completion.")] = 512,
 ) -> None:
     """Train on the pairs, report held-out pair accuracy, save to --out."""
-    from rlaif_tui.feedback.config import RewardModelConfig
+    from rlaif_tui.config.feedback import RewardModelConfig
     from rlaif_tui.feedback.pairs import PairsError
     from rlaif_tui.feedback.rm_train import train_reward_model
 

@@ -11,8 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from rlaif_tui.config.loader import ConfigPath
-from rlaif_tui.feedback.config import (
+from rlaif_tui.config.feedback import (
     DPOConfig,
     HumanConfig,
     JudgeConfig,
@@ -22,6 +21,7 @@ from rlaif_tui.feedback.config import (
     TeacherConfig,
     TripwireConfig,
 )
+from rlaif_tui.config.loader import ConfigPath
 
 REWARD_SOURCES = ("execution", "syntax", "judge", "rm", "style", "human")
 """Reward sources `reward.weights` may name."""

@@ -25,12 +25,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rlaif_tui.api.models import Rating, RunState, Settings, SettingsPatch, Status
-from rlaif_tui.config import live
+from rlaif_tui.api.models import (
+    Rating,
+    RunState,
+    Settings,
+    SettingsError,
+    SettingsPatch,
+    Status,
+)
+from rlaif_tui.api.samples import SampleIndex
 from rlaif_tui.config.train import TrainConfig
 from rlaif_tui.daemon.errors import ApiFailure
 from rlaif_tui.daemon.hub import EventHub
-from rlaif_tui.daemon.samples import SampleIndex
 
 if TYPE_CHECKING:
     from rlaif_tui.train.trainer import Hooks, Trainer
@@ -47,30 +53,6 @@ TrainerFactory = Callable[["Hooks"], "Trainer"]
 
 class RunOver(RuntimeError):
     """The training thread ended before it ran a command."""
-
-
-def to_live(rating: Rating) -> live.Rating:
-    """The wire rating as the trainer's `config.live.Rating` (a preference: chosen as sample)."""
-    if rating.kind == "preference":
-        assert rating.chosen_id is not None
-        return live.Rating(
-            id=rating.id,
-            kind="preference",
-            sample_id=rating.chosen_id,
-            rejected_id=rating.rejected_id,
-            comment=rating.comment,
-            rater=rating.rater,
-            confirm_flags=rating.confirm_flags,
-        )
-    assert rating.sample_id is not None
-    return live.Rating(
-        id=rating.id,
-        sample_id=rating.sample_id,
-        score=rating.score,
-        comment=rating.comment,
-        rater=rating.rater,
-        confirm_flags=rating.confirm_flags,
-    )
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -230,10 +212,10 @@ class Runner:
         if trainer is None:
             raise ApiFailure(409, "not_ready", "the run is still starting; try again shortly")
         values = patch.model_dump(exclude_none=True)
-        self._check_settings(trainer, values)
+        self._check_settings(trainer, patch)
         if not values:
             return self.settings, True
-        applied = await self._submit(lambda t: t.apply_settings(live.Settings(**values)), wait_s)
+        applied = await self._submit(lambda t: t.apply_settings(patch), wait_s)
         if applied:
             return self.settings, True
         merged = self.settings.model_dump()
@@ -246,7 +228,7 @@ class Runner:
         with self._feedback_lock:
             trainer = self.trainer
             if self._holding and trainer is not None:
-                trainer.add_ratings([to_live(rating)])
+                trainer.add_ratings([rating])
                 return
         with self._cond:
             self._inbox.append(rating)
@@ -267,36 +249,11 @@ class Runner:
         if state in ("stopping", "stopped", "failed"):
             raise ApiFailure(409, "run_over", f"cannot {what} the run: it is {state}")
 
-    def _check_settings(self, trainer: Trainer, values: dict[str, Any]) -> None:
-        weights = values.get("reward_weights") or {}
-        known = {s.name for s in trainer.sources} | trainer.feedback.source_names
-        for name, weight in weights.items():
-            if name not in known:
-                raise ApiFailure(
-                    422,
-                    "invalid",
-                    f"reward_weights: unknown source {name!r}; this run has {sorted(known)}",
-                    f"reward_weights.{name}",
-                )
-            if weight < 0:
-                raise ApiFailure(
-                    422, "invalid", f"reward_weights.{name}: must be >= 0", f"reward_weights.{name}"
-                )
-        if values.get("kl_coef", 0) > 0 and not trainer.policy.has_reference:
-            raise ApiFailure(
-                422,
-                "invalid",
-                "kl_coef > 0 needs a reference model; start the run with kl.coef > 0",
-                "kl_coef",
-            )
-        if "kl_target" in values and not self.cfg.kl.adaptive:
-            raise ApiFailure(
-                422,
-                "invalid",
-                "kl_target applies to the adaptive KL controller; start the run with "
-                "kl.adaptive: true",
-                "kl_target",
-            )
+    def _check_settings(self, trainer: Trainer, patch: SettingsPatch) -> None:
+        try:
+            trainer.check_settings(patch)
+        except SettingsError as exc:
+            raise ApiFailure(422, "invalid", str(exc), exc.field) from None
 
     async def _submit(self, fn: Callable[[Trainer], Any], wait_s: float) -> bool:
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
@@ -390,7 +347,7 @@ class Runner:
         samples = read_jsonl(trainer.run.samples_path)[-self.samples.keep :]
         missing = [r for r in self.stored_ratings() if r.id not in trainer.ratings]
         if missing:  # stored after the checkpoint the trainer resumed from
-            trainer.add_ratings([to_live(r) for r in missing])
+            trainer.add_ratings(missing)
             log.info("handed %d stored ratings to the trainer", len(missing))
         self.trainer = trainer
         self._to_loop(self._adopted, metrics, samples)
@@ -424,7 +381,7 @@ class Runner:
             commands, self._commands = self._commands, []
             ratings, self._inbox = self._inbox, []
         if ratings:
-            trainer.add_ratings([to_live(r) for r in ratings])
+            trainer.add_ratings(ratings)
         for fn, future in commands:
             try:
                 fn(trainer)
@@ -463,7 +420,7 @@ class Runner:
     _checkpointed_step: int | None = None
 
     def _note_checkpoint(self, trainer: Trainer) -> None:
-        from rlaif_tui.train.checkpoint import latest_checkpoint
+        from rlaif_tui.models.checkpoint import latest_checkpoint
 
         latest = latest_checkpoint(trainer.run.checkpoints)
         if latest is not None:

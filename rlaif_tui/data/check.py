@@ -11,16 +11,14 @@ A problem is
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from rlaif_tui.data.mutants import mutant_programs
 from rlaif_tui.data.schema import Problem
-
-Runner = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
-"""Runs sandbox jobs, returning one outcome dict (docs/architecture.md) per job, in order."""
+from rlaif_tui.reward.outcome import summary
+from rlaif_tui.reward.runner import Runner, run_in_batches
 
 Verdict = Literal["ok", "broken", "weak", "unchecked"]
 
@@ -47,7 +45,7 @@ class ProblemCheck:
         parts = []
         for label, outcome in (("hidden", self.reference), ("public", self.public)):
             if outcome is not None and not outcome.get("passed"):
-                parts.append(f"{label} tests: {_failure_text(outcome)}")
+                parts.append(f"{label} tests: {summary(outcome)}")
                 if outcome.get("status") == "timeout":
                     parts[-1] += " (a longer --timeout may help)"
         return "; ".join(parts) or "ok"
@@ -70,21 +68,6 @@ class ProblemCheck:
             "passing_mutants": self.passing_mutants,
             "flags": self.flags,
         }
-
-
-def _failure_text(outcome: dict[str, Any]) -> str:
-    status = outcome.get("status", "?")
-    counts = f"{outcome.get('tests_passed', '?')}/{outcome.get('tests_total', '?')} passed"
-    failure = outcome.get("failure") or {}
-    detail = ""
-    if failure:
-        detail = (
-            f"test {failure.get('test')}: {failure.get('type', '')}: {failure.get('message', '')}"
-        )
-    elif outcome.get("message"):
-        detail = str(outcome["message"])
-    detail = " ".join(detail.split())[:200]
-    return f"{status} ({counts}){', ' + detail if detail else ''}"
 
 
 @dataclass
@@ -117,26 +100,6 @@ def _plan(problems: Sequence[Problem]) -> tuple[list[_Planned], list[dict[str, A
     return plans, jobs
 
 
-def run_in_batches(
-    run: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
-    jobs: list[dict[str, Any]],
-    batch_size: int,
-    progress: Callable[[int, int], None] | None = None,
-) -> list[dict[str, Any]]:
-    """Outcomes of `jobs` in order, `batch_size` at a time through `run` (a sandbox runner),
-    reporting (done, total) after each batch; a runner that drops or adds outcomes is an error."""
-    outcomes: list[dict[str, Any]] = []
-    for start in range(0, len(jobs), batch_size):
-        batch = jobs[start : start + batch_size]
-        got = run(batch)
-        if len(got) != len(batch):
-            raise RuntimeError(f"the sandbox returned {len(got)} outcomes for {len(batch)} jobs")
-        outcomes += got
-        if progress is not None:
-            progress(len(outcomes), len(jobs))
-    return outcomes
-
-
 def check_problems(
     problems: Sequence[Problem],
     run: Runner,
@@ -162,18 +125,3 @@ def check_problems(
             verdict = "weak"
         results.append(ProblemCheck(plan.problem.id, verdict, reference, public, passing))
     return results
-
-
-@contextmanager
-def executor_runner(
-    workers: int = 2, timeout_s: float = 5.0, memory_mb: int = 256
-) -> Iterator[Runner]:
-    """A `Runner` backed by the sandbox executor (`rlaif_tui.reward.Executor`), started once."""
-    from rlaif_tui.reward import Executor
-
-    with Executor(workers=workers, timeout_s=timeout_s, memory_mb=memory_mb) as executor:
-
-        def run(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            return [outcome.to_dict() for outcome in executor.run(jobs)]
-
-        yield run

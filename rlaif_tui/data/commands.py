@@ -72,7 +72,8 @@ def check(
     """
     out = out or sys.stdout
     from rlaif_tui._reward import RewardError
-    from rlaif_tui.data.check import check_problems, executor_runner
+    from rlaif_tui.data.check import check_problems
+    from rlaif_tui.reward.runner import executor_runner
 
     try:
         problems = load_problems(path)

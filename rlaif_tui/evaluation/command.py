@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,7 +13,7 @@ from rich.console import Console
 
 from rlaif_tui.data import Problem, ProblemError, load_problems
 from rlaif_tui.evaluation.run import EvalReport, evaluate_completions, replay_programs
-from rlaif_tui.evaluation.scoring import Runner
+from rlaif_tui.reward.runner import Runner, executor_runner
 
 if TYPE_CHECKING:
     from rlaif_tui.evaluation.model_ref import ModelRef
@@ -51,18 +50,8 @@ class EvalError(Exception):
     """Bad input to `rlaif eval`: the message says what and where."""
 
 
-@contextmanager
-def sandbox_runner(opts: EvalOptions) -> Iterator[Runner]:
-    from rlaif_tui.reward import Executor
-
-    with Executor(
-        workers=opts.workers, timeout_s=opts.timeout_s, memory_mb=opts.memory_mb
-    ) as executor:
-
-        def run(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            return [o.to_dict() for o in executor.run(jobs)]
-
-        yield run
+def sandbox_runner(opts: EvalOptions) -> AbstractContextManager[Runner]:
+    return executor_runner(opts.workers, opts.timeout_s, opts.memory_mb)
 
 
 def select_problems(opts: EvalOptions) -> list[Problem]:

@@ -26,7 +26,8 @@ from rlaif_tui.evaluation.command import (
     sampling_for,
     sandbox_runner,
 )
-from rlaif_tui.evaluation.scoring import failure_text, score_programs
+from rlaif_tui.evaluation.scoring import score_programs
+from rlaif_tui.reward.outcome import summary
 
 DEF = re.compile(r"^\s*def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
 
@@ -89,7 +90,7 @@ def run_interactive(
                     verdict = (
                         "[green]passed[/green]"
                         if outcome.get("passed")
-                        else (f"[red]{failure_text(outcome)}[/red]")
+                        else (f"[red]{summary(outcome)}[/red]")
                     )
                     console.print(f"[bold]sample {i + 1}[/bold]: {verdict}")
                     console.print(Syntax(completion or "(empty)", "python", line_numbers=False))

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rlaif_tui.config.train import ModelConfig, TrainConfig
-from rlaif_tui.train.checkpoint import STATE_FILE, latest_checkpoint
+from rlaif_tui.models.checkpoint import STATE_FILE, latest_checkpoint
 
 
 @dataclass

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rlaif_tui.data import Problem
-from rlaif_tui.evaluation.scoring import ProblemResult, Runner, Summary, score_programs, summarise
+from rlaif_tui.evaluation.scoring import ProblemResult, Summary, score_programs, summarise
+from rlaif_tui.reward.runner import Runner
 
 Progress = Callable[[str, int, int], None]
 

@@ -16,8 +16,8 @@ import torch
 
 from rlaif_tui.config.train import DEFAULT_STOPS
 from rlaif_tui.data import Problem
-from rlaif_tui.train.program import encode_prompt, to_program
-from rlaif_tui.train.rollout import generate
+from rlaif_tui.models.program import encode_prompt, to_program
+from rlaif_tui.models.rollout import generate
 
 
 @dataclass(frozen=True)

@@ -14,29 +14,9 @@ from typing import Any
 import numpy as np
 
 from rlaif_tui.data import Problem
-from rlaif_tui.data.check import run_in_batches
 from rlaif_tui.evaluation.passk import Interval, bootstrap_ci, mean_pass_at_k, pass_at_k
-
-Runner = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
-"""Runs sandbox jobs and returns one outcome dict per job, in order (`data.check.Runner`)."""
-
-SANDBOX_FAILURES = ("sandbox_error", "invalid")
-
-
-def failure_text(outcome: dict[str, Any]) -> str:
-    """One line on why a program did not pass: status, tests passed, the first failure."""
-    status = outcome.get("status", "?")
-    counts = f"{outcome.get('tests_passed', 0)}/{outcome.get('tests_total', 0)} tests"
-    failure = outcome.get("failure") or {}
-    detail = ""
-    if failure:
-        detail = f"{failure.get('type', '')}: {failure.get('message', '')}".strip(": ")
-        if failure.get("test") is not None:
-            detail = f"test {failure['test']}: {detail}"
-    elif outcome.get("message"):
-        detail = str(outcome["message"])
-    detail = " ".join(detail.split())[:160]
-    return f"{status} ({counts})" + (f": {detail}" if detail else "")
+from rlaif_tui.reward.outcome import SANDBOX_FAILURES, summary
+from rlaif_tui.reward.runner import Runner, run_in_batches
 
 
 @dataclass
@@ -47,7 +27,7 @@ class ProblemResult:
     passed: list[bool]
     """Per sample, in sample order."""
     first_failure: str | None = None
-    """`failure_text` of the first failing sample (None when every sample passed)."""
+    """`reward.outcome.summary` of the first failing sample (None when every sample passed)."""
     sandbox_errors: int = 0
     pass_at: dict[int, float] = field(default_factory=dict)
     """pass@k of this problem for each k <= n."""
@@ -89,7 +69,7 @@ def score_programs(
         at += len(codes)
         outcomes.append(mine)
         passed = [bool(o.get("passed")) for o in mine]
-        first = next((failure_text(o) for o in mine if not o.get("passed")), None)
+        first = next((summary(o) for o in mine if not o.get("passed")), None)
         n, c = len(passed), sum(passed)
         result = ProblemResult(
             problem.id,

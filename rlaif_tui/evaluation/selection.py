@@ -24,7 +24,7 @@ from rlaif_tui.data import IoTests, Problem
 from rlaif_tui.data.schema import IoCase
 from rlaif_tui.evaluation.probes import behaviour, function_probes, io_inputs, probe_program
 from rlaif_tui.evaluation.run import EvalReport
-from rlaif_tui.evaluation.scoring import Runner
+from rlaif_tui.reward.runner import Runner
 
 
 @dataclass

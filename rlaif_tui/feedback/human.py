@@ -19,47 +19,14 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
-from rlaif_tui.feedback.config import HumanConfig
+from rlaif_tui.api.models import RatingIn
+from rlaif_tui.config.feedback import HumanConfig
 from rlaif_tui.feedback.pairs import Pair
 from rlaif_tui.feedback.penalties import PenaltyRules
 
 Arrival = Literal["early", "late", "unknown", "duplicate"]
-
-
-@dataclass(frozen=True)
-class RatingView:
-    """The fields of a rating this module reads (wire `Rating` and trainer `Rating` both fit)."""
-
-    id: str
-    sample_id: str | None
-    score: int | None
-    chosen_id: str | None
-    rejected_id: str | None
-    comment: str
-    rater: str
-    confirm_flags: tuple[str, ...] = ()
-
-    @classmethod
-    def of(cls, rating: Any) -> RatingView:
-        get = rating.get if isinstance(rating, Mapping) else lambda k, d=None: getattr(rating, k, d)
-        kind = get("kind", None)
-        chosen, rejected = get("chosen_id", None), get("rejected_id", None)
-        sample = get("sample_id", None)
-        if kind == "preference" and chosen is None:  # trainer form: chosen is sample_id
-            chosen, sample = sample, None
-        return cls(
-            id=str(get("id")),
-            sample_id=sample,
-            score=get("score", None),
-            chosen_id=chosen,
-            rejected_id=rejected,
-            comment=str(get("comment", "") or ""),
-            rater=str(get("rater", "") or ""),
-            confirm_flags=tuple(get("confirm_flags", ()) or ()),
-        )
 
 
 def score_value(score: int) -> float:
@@ -137,14 +104,14 @@ class HumanFeedback:
 
     # ----- the daemon's side (through Trainer.add_ratings) --------------------------------
 
-    def add(self, ratings: Iterable[Any]) -> list[Arrival]:
+    def add(self, ratings: Iterable[RatingIn]) -> list[Arrival]:
         out = []
         for rating in ratings:
             with self._lock:
-                out.append(self._add(RatingView.of(rating)))
+                out.append(self._add(rating))
         return out
 
-    def _add(self, r: RatingView) -> Arrival:
+    def _add(self, r: RatingIn) -> Arrival:
         if r.id in self.seen:
             self.counts["duplicate"] += 1
             return "duplicate"
@@ -206,7 +173,7 @@ class HumanFeedback:
             elif o > m:
                 self.new_pairs.append(Pair(prompt, other, completion))
 
-    def _confirm(self, r: RatingView, sample: Mapping[str, Any]) -> None:
+    def _confirm(self, r: RatingIn, sample: Mapping[str, Any]) -> None:
         new = self.penalties.confirm(
             sample,
             rating_id=r.id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from rlaif_tui.feedback.config import RewardModelConfig
+from rlaif_tui.config.feedback import RewardModelConfig
 from rlaif_tui.feedback.pairs import Pair, load_pairs
 from rlaif_tui.feedback.ratings_import import ratings_to_pairs, read_ratings
 from rlaif_tui.feedback.reward_model import (

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from pyflakes import checker, messages
 
-from rlaif_tui.feedback.config import StyleConfig
+from rlaif_tui.config.feedback import StyleConfig
 
 
 @dataclass

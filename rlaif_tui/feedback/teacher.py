@@ -22,8 +22,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rlaif_tui.config.feedback import TeacherConfig
 from rlaif_tui.data import AssertsTests, Problem
-from rlaif_tui.feedback.config import TeacherConfig
 from rlaif_tui.feedback.judge.client import JudgeClient
 from rlaif_tui.feedback.judge.reply import JudgeError
 from rlaif_tui.feedback.pairs import Pair

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from rlaif_tui.algos.dpo import dpo_loss, sequence_logps
-from rlaif_tui.feedback.config import DPOConfig
+from rlaif_tui.config.feedback import DPOConfig
 from rlaif_tui.feedback.pairs import Pair
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from rlaif_tui.feedback.config import DPOConfig
+from rlaif_tui.config.feedback import DPOConfig
 from rlaif_tui.feedback.pairs import Pair
 from rlaif_tui.train.dpo import dpo_step, reference_logps
 

@@ -17,8 +17,8 @@ from rlaif_tui.config.train import TrainConfig
 from rlaif_tui.data import load_problems
 from rlaif_tui.feedback.pairs import load_pairs
 from rlaif_tui.feedback.reward_model import split_pairs
+from rlaif_tui.models import checkpoint as ckpt
 from rlaif_tui.models.policy import load_policy, save_policy
-from rlaif_tui.train import checkpoint as ckpt
 from rlaif_tui.train.dpo import DPOReport, fit_offline
 from rlaif_tui.train.run_dir import RunDir
 from rlaif_tui.train.update import lr_lambda

@@ -16,7 +16,9 @@ from typing import Any
 from rlaif_tui.config.train import TrainConfig
 from rlaif_tui.data import Problem, load_problems
 from rlaif_tui.evaluation.sampling import Sampling, sample_policy
-from rlaif_tui.evaluation.scoring import Runner, score_programs, summarise
+from rlaif_tui.evaluation.scoring import score_programs, summarise
+from rlaif_tui.reward.factory import make_executor
+from rlaif_tui.reward.runner import Runner, runner_of
 
 
 def heldout_problems(cfg: TrainConfig, limit: int | None = None) -> list[Problem]:
@@ -37,15 +39,6 @@ def eval_sampling(cfg: TrainConfig, samples: int, seed: int) -> Sampling:
         append_eos=cfg.data.append_eos,
         seed=seed,
     )
-
-
-def executor_runner(executor: Any) -> Runner:
-    """A `Runner` over a sandbox `Executor` (outcome dicts, input order)."""
-
-    def run(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [o.to_dict() if hasattr(o, "to_dict") else dict(o) for o in executor.run(jobs)]
-
-    return run
 
 
 def heldout_metrics(
@@ -94,18 +87,10 @@ def heldout_pass_at_1(
     policy = load_ref(ModelRef("run", cfg.model, checkpoint, cfg))
     owned = executor is None
     if executor is None:
-        from rlaif_tui.reward import Executor
-
-        x = cfg.reward.execution
-        executor = Executor(
-            workers=x.workers,
-            timeout_s=x.timeout_s,
-            memory_mb=x.memory_mb,
-            isolation_floor=x.isolation_floor,
-        )
+        executor = make_executor(cfg.reward.execution)
     try:
         drawn = sample_policy(policy, problems, eval_sampling(cfg, samples, seed))
-        results, _ = score_programs(problems, drawn.programs, executor_runner(executor), [1])
+        results, _ = score_programs(problems, drawn.programs, runner_of(executor), [1])
     finally:
         if owned:
             executor.close()

@@ -15,8 +15,8 @@ from torch import Tensor
 from rlaif_tui.distributed.ddp import grad_forward
 from rlaif_tui.models.device import autocast
 from rlaif_tui.models.policy import Policy
-from rlaif_tui.train.prefix import completion_forward, encode_prefix, full_forward, token_logprobs
-from rlaif_tui.train.rollout import Rollout
+from rlaif_tui.models.prefix import completion_forward, encode_prefix, full_forward, token_logprobs
+from rlaif_tui.models.rollout import Rollout
 
 
 def checkpointing(model: torch.nn.Module) -> bool:

@@ -11,8 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rlaif_tui.config.train import TrainConfig
 from rlaif_tui.distributed import init_from_env
 from rlaif_tui.distributed.support import check_config
+from rlaif_tui.models.errors import NonFiniteError
 from rlaif_tui.models.warmstart import cache_root
-from rlaif_tui.train.errors import NonFiniteError
 from rlaif_tui.train.trainer import Hooks, Trainer
 
 LINE_KEYS = (

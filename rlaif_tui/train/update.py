@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -18,9 +18,15 @@ from rlaif_tui.algos import grpo as grpo_algo
 from rlaif_tui.algos import kl as kl_algo
 from rlaif_tui.algos import ppo as ppo_algo
 from rlaif_tui.algos import rloo as rloo_algo
+from rlaif_tui.algos.kl import AdaptiveKLController, FixedKLController
 from rlaif_tui.config.train import TrainConfig
+from rlaif_tui.distributed import DistContext
+from rlaif_tui.distributed.reduce import shares
+from rlaif_tui.models.errors import NonFiniteError
+from rlaif_tui.models.policy import Policy
 from rlaif_tui.train import advantages as adv_math
-from rlaif_tui.train.errors import NonFiniteError
+from rlaif_tui.train.batch import Batch
+from rlaif_tui.train.logprobs import Forward, policy_forward
 
 
 def check_finite(name: str, x: Tensor, step: int) -> None:
@@ -159,3 +165,169 @@ def lr_lambda(cfg: TrainConfig) -> Callable[[int], float]:
         return 0.5 * (1 + math.cos(math.pi * progress))
 
     return f
+
+
+def check_finite_all(dist: DistContext, name: str, x: Tensor, step: int) -> None:
+    """`check_finite`, agreed by all ranks (one rank raising alone would hang the rest)."""
+    if not dist.enabled:
+        check_finite(name, x, step)
+    elif dist.any_true(not bool(torch.isfinite(x).all())):
+        raise NonFiniteError(
+            f"step {step}: {name} contains NaN or inf on some rank; the update was skipped "
+            "and the last good checkpoint kept. Lower optim.lr or use float32."
+        )
+
+
+@dataclass
+class Update:
+    """What an update reports: metrics, each completion's advantage, and how each metric
+    combines over data-parallel ranks (`distributed.reduce_metrics`)."""
+
+    metrics: dict[str, float]
+    advantages: list[float]
+    summed: set[str] = field(default_factory=set)
+    """Keys already scaled by this rank's share of the batch: summed over ranks."""
+    same: set[str] = field(default_factory=set)
+    """Keys equal on every rank (gathered rewards, synchronised gradients): taken as they are."""
+
+
+def _slice_targets(t: PPOTargets, rows: slice) -> PPOTargets:
+    return PPOTargets(
+        advantages=t.advantages[rows], returns=t.returns[rows], old_values=t.old_values[rows]
+    )
+
+
+def rl_update(
+    cfg: TrainConfig,
+    policy: Policy,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    kl_ctl: AdaptiveKLController | FixedKLController,
+    dist: DistContext,
+    temperature: float,
+    batch: Batch,
+    all_rewards: np.ndarray,
+    step: int,
+) -> Update:
+    """GRPO / RLOO / PPO: advantages, then `grpo.inner_epochs` passes over `grpo.minibatches`
+    minibatches of whole groups, one optimizer step each. `all_rewards` are every rank's."""
+    k = cfg.rollout.group_size
+    rollout = batch.rollout
+    mask = rollout.mask.to(policy.device)
+    rewards = np.asarray(batch.scored.rewards, dtype=np.float64)
+    zero = adv_math.zero_variance_groups(all_rewards, k)
+    beta = kl_ctl.coef if policy.has_reference else 0.0
+    ppo = cfg.algorithm == "ppo"
+    policy.model.train()
+
+    def forward(rows: slice | None, grad: bool) -> Forward:
+        return policy_forward(
+            policy,
+            rollout,
+            temperature,
+            rows=rows,
+            grad=grad,
+            share_prefix=cfg.rollout.share_prefix,
+            want_values=ppo,
+            want_entropy=ppo and grad,
+        )
+
+    n_groups = rollout.n // k
+    per_mb = -(-n_groups // cfg.grpo.minibatches)
+    passes: list[tuple[slice, Forward | None]]
+    if batch.first is not None:
+        # One epoch of one minibatch: the forward computed while the sandbox ran is the one.
+        old = Forward(
+            logp=batch.first.logp.detach(),
+            values=None if batch.first.values is None else batch.first.values.detach(),
+        )
+        passes = [(slice(0, rollout.n), batch.first)]
+    else:
+        old = forward(None, grad=False)
+        passes = [
+            (slice(g0 * k, min(n_groups, g0 + per_mb) * k), None)
+            for _epoch in range(cfg.grpo.inner_epochs)
+            for g0 in range(0, n_groups, per_mb)
+        ]
+    check_finite_all(dist, "log-probs", old.logp, step)
+    targets = None
+    if ppo:
+        assert old.values is not None
+        kl_old = kl_term(cfg, old.logp, batch.ref_logp)
+        targets = ppo_targets(cfg, rewards, mask, old.values, kl_old, beta)
+        seq_adv_np = (targets.advantages * mask).sum(1).cpu().numpy() / np.maximum(
+            mask.sum(1).cpu().numpy(), 1
+        )
+    else:
+        seq_adv_np = sequence_advantages(cfg, rewards)
+    seq_adv = torch.as_tensor(seq_adv_np, dtype=torch.float32, device=policy.device)
+    parts_acc: dict[str, list[float]] = {}
+    losses, norms = [], []
+    params = policy.trainable_parameters()
+    for rows, given in passes:
+        fwd = given if given is not None else forward(rows, grad=True)
+        check_finite_all(dist, "log-probs", fwd.logp, step)
+        ref = None if batch.ref_logp is None else batch.ref_logp[rows]
+        loss, parts = policy_loss(
+            cfg,
+            fwd.logp,
+            old.logp[rows],
+            mask[rows],
+            seq_adv=seq_adv[rows],
+            kl=kl_term(cfg, fwd.logp, ref),
+            beta=beta,
+            ppo=None if targets is None else _slice_targets(targets, rows),
+            values=fwd.values,
+            entropy=fwd.entropy,
+        )
+        check_finite_all(dist, "loss", loss.detach(), step)
+        # Each rank's share of the one-process normaliser (distributed.reduce); DDP averages
+        # gradients over ranks, hence the world-size factor.
+        share, token_share = shares(dist, cfg, mask[rows])
+        optimizer.zero_grad(set_to_none=True)
+        (loss * (share * dist.world_size)).backward()  # type: ignore[no-untyped-call]
+        norm = torch.nn.utils.clip_grad_norm_(params, cfg.optim.max_grad_norm)
+        if not bool(torch.isfinite(norm)):
+            optimizer.zero_grad(set_to_none=True)
+            raise NonFiniteError(
+                f"step {step}: gradient norm is {float(norm)}; the update was skipped "
+                "and the last good checkpoint kept. Lower optim.lr or use float32."
+            )
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        losses.append(float(loss.detach()) * share)
+        norms.append(float(norm))
+        for key, val in parts.items():
+            scale = share if key.startswith("loss/") else token_share
+            parts_acc.setdefault(key, []).append(float(val) * scale)
+    scheduler.step()
+    m = mask.float()
+    seq_kl = None
+    if batch.ref_logp is not None:
+        kl_all = kl_term(cfg, old.logp, batch.ref_logp)
+        assert kl_all is not None
+        kl_sum, n_all = dist.all_sum([float((kl_all * m).sum()), float(rollout.n)])
+        seq_kl = kl_sum / n_all
+        kl_ctl.update(seq_kl, int(n_all))
+    _, token_share = shares(dist, cfg, m)
+    metrics = {key: float(np.mean(v)) for key, v in parts_acc.items()}
+    metrics.update(batch.scored.metrics)
+    metrics.update(
+        {
+            "reward/mean": float(all_rewards.mean()),
+            "reward/std": float(all_rewards.std()),
+            "loss/total": float(np.mean(losses)),
+            "grad/norm": float(np.mean(norms)),
+            "groups/zero_variance": float(zero.mean()),
+            "entropy/mean": float(-(old.logp * m).sum() / m.sum().clamp(min=1)) * token_share,
+            "kl/coef": float(beta),
+        }
+    )
+    # Whole-batch values already: pre-scaled by the shares (summed over ranks), or the same on
+    # every rank (gathered rewards, synchronised gradients).
+    summed = {*parts_acc, "loss/total", "entropy/mean"}
+    same = {"reward/mean", "reward/std", "grad/norm", "groups/zero_variance", "kl/coef"}
+    if seq_kl is not None:
+        metrics["kl/sequence"] = seq_kl
+        same.add("kl/sequence")
+    return Update(metrics, seq_adv_np.tolist(), summed, same)

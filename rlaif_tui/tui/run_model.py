@@ -7,14 +7,13 @@ so a screen redraws only what changed, and several events between two ticks cost
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from rlaif_tui.api import Event, Settings, Status
-
-Sample = dict[str, Any]
-"""A sample record (docs/architecture.md): id, step, group_id, problem_id, prompt, ..."""
+from rlaif_tui.api.samples import Sample as Sample  # re-exported: the screens use it
+from rlaif_tui.api.samples import SampleIndex
 
 MAX_POINTS = 2000
 """Metric points kept per key: a chart is at most a few hundred cells wide."""
@@ -36,8 +35,8 @@ class RunModel:
     status: Status | None = None
     metrics: dict[str, deque[tuple[int, float]]] = field(default_factory=dict)
     latest: dict[str, float] = field(default_factory=dict)
-    samples: OrderedDict[str, Sample] = field(default_factory=OrderedDict)
-    groups: dict[str, list[str]] = field(default_factory=dict)
+    samples: SampleIndex = field(default_factory=lambda: SampleIndex(MAX_SAMPLES))
+    """Replace-by-id, as the daemon's: the final record after a rating hold wins."""
     rated: set[str] = field(default_factory=set)
     """Sample ids that have a rating in the run (from `rating` events) or from this client."""
     rating_ids: set[str] = field(default_factory=set)
@@ -102,18 +101,7 @@ class RunModel:
         self.versions.metrics += 1
 
     def add_sample(self, sample: Sample) -> None:
-        sid = str(sample["id"])
-        if sid in self.samples:
-            return
-        self.samples[sid] = sample
-        self.groups.setdefault(str(sample.get("group_id", sid)), []).append(sid)
-        while len(self.samples) > MAX_SAMPLES:
-            old_id, old = self.samples.popitem(last=False)
-            members = self.groups.get(str(old.get("group_id", old_id)), [])
-            if old_id in members:
-                members.remove(old_id)
-            if not members:
-                self.groups.pop(str(old.get("group_id", old_id)), None)
+        self.samples.add([sample])
         self.versions.samples += 1
 
     def add_rating(self, rating: dict[str, Any], *, count: bool = True) -> None:
@@ -129,8 +117,12 @@ class RunModel:
 
     def group_of(self, sample: Sample) -> list[Sample]:
         """The samples of `sample`'s group that this client has seen, in arrival order."""
-        ids = self.groups.get(str(sample.get("group_id", sample["id"])), [])
-        return [self.samples[i] for i in ids if i in self.samples]
+        return self.samples.group(sample)
+
+    @property
+    def groups(self) -> dict[str, list[str]]:
+        """Sample ids by `group_id`, in arrival order."""
+        return self.samples.groups
 
     def series(self, key: str) -> list[tuple[int, float]]:
         return list(self.metrics.get(key, ()))

@@ -14,8 +14,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+from rlaif_tui.config.judge import JudgeConfig
 from rlaif_tui.feedback.judge.client import JudgeClient
-from rlaif_tui.feedback.judge.config import JudgeConfig
 from rlaif_tui.feedback.judge.rubric import Judgement
 
 

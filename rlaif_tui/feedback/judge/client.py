@@ -16,9 +16,9 @@ from typing import Any, Protocol
 import aiohttp
 
 from rlaif_tui._reward import RewardCache
+from rlaif_tui.config.judge import JudgeConfig
 from rlaif_tui.feedback.judge import rubric as rb
 from rlaif_tui.feedback.judge.anthropic import AnthropicMessages
-from rlaif_tui.feedback.judge.config import JudgeConfig
 from rlaif_tui.feedback.judge.limits import Limiter
 from rlaif_tui.feedback.judge.meter import Meter
 from rlaif_tui.feedback.judge.openai import OpenAIChat

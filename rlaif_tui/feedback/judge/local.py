@@ -17,8 +17,8 @@ from typing import Any
 
 import torch
 
+from rlaif_tui.config.judge import JudgeConfig
 from rlaif_tui.feedback.judge import rubric as rb
-from rlaif_tui.feedback.judge.config import JudgeConfig
 from rlaif_tui.feedback.judge.meter import Meter
 
 QUESTION = "\nDoes the candidate meet the criteria? Answer Yes or No.\nAnswer:"

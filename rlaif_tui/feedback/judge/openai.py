@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rlaif_tui.feedback.judge.config import JudgeConfig
+from rlaif_tui.config.judge import JudgeConfig
 from rlaif_tui.feedback.judge.reply import JudgeMalformed, Reply
 
 

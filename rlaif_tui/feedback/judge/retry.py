@@ -17,7 +17,7 @@ from typing import Any
 
 import aiohttp
 
-from rlaif_tui.feedback.judge.config import LimitsConfig
+from rlaif_tui.config.judge import LimitsConfig
 from rlaif_tui.feedback.judge.reply import JudgeError, JudgeHTTPError, JudgeMalformed, JudgeTimeout
 
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})

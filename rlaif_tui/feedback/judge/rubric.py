@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from rlaif_tui.feedback.judge.config import RubricConfig
+from rlaif_tui.config.judge import RubricConfig
 
 CANDIDATE_MARK = "### Candidate"
 """Heads each candidate's code in the user message (the test server finds the code by it)."""

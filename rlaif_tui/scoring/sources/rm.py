@@ -12,13 +12,13 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from rlaif_tui.feedback.config import RewardModelConfig
+from rlaif_tui.config.feedback import RewardModelConfig
 from rlaif_tui.feedback.pairs import Pair
 from rlaif_tui.feedback.reward_model import RewardModel, split_pairs, to_unit
-from rlaif_tui.reward.sources.base import ScoreRequest, SourceScore
+from rlaif_tui.scoring.sources.base import ScoreRequest, SourceBase, SourceScore
 
 
-class RewardModelSource:
+class RewardModelSource(SourceBase):
     name = "rm"
 
     def __init__(

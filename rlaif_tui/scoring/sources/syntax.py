@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Sequence
 from concurrent.futures import Future
 
-from rlaif_tui.reward.sources.base import ScoreRequest, SourceScore
+from rlaif_tui.scoring.sources.base import ScoreRequest, SourceBase, SourceScore
 
 
 def parses(program: str) -> bool:
@@ -25,7 +25,7 @@ def parses(program: str) -> bool:
     return True
 
 
-class SyntaxSource:
+class SyntaxSource(SourceBase):
     name = "syntax"
 
     def submit(self, requests: Sequence[ScoreRequest]) -> Future[list[SourceScore]]:

@@ -19,9 +19,9 @@ import torch
 from torch import Tensor
 from transformers import DynamicCache
 
-from rlaif_tui.train import shared_attention
-from rlaif_tui.train.errors import NonFiniteError
-from rlaif_tui.train.prefix import Prefix, encode_prefix, generation_cache
+from rlaif_tui.models import shared_attention
+from rlaif_tui.models.errors import NonFiniteError
+from rlaif_tui.models.prefix import Prefix, encode_prefix, generation_cache
 
 
 @dataclass

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import Future
 
-from rlaif_tui.feedback.config import StyleConfig
+from rlaif_tui.config.feedback import StyleConfig
 from rlaif_tui.feedback.style import style_report
-from rlaif_tui.reward.sources.base import ScoreRequest, SourceScore
+from rlaif_tui.scoring.sources.base import ScoreRequest, SourceBase, SourceScore
 
 
-class StyleSource:
+class StyleSource(SourceBase):
     name = "style"
 
     def __init__(self, cfg: StyleConfig) -> None:

@@ -20,7 +20,7 @@ from torch import Tensor
 from transformers import DynamicCache
 from transformers.cache_utils import DynamicLayer
 
-from rlaif_tui.train import shared_attention
+from rlaif_tui.models import shared_attention
 
 
 @dataclass

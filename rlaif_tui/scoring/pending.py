@@ -13,8 +13,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from rlaif_tui.reward.mix import mix, source_means
-from rlaif_tui.reward.sources import RewardSource, ScoreRequest, SourceScore
+from rlaif_tui.reward.outcome import SANDBOX_FAILURES
+from rlaif_tui.scoring.mix import mix, source_means
+from rlaif_tui.scoring.sources import RewardSource, ScoreRequest, SourceScore
 
 
 @dataclass
@@ -47,7 +48,9 @@ class PendingScores:
                 flags[i] += s.flags
                 if s.outcome is not None:
                     outcomes[i] = s.outcome
-        return Scored(rewards, per_source, outcomes, flags, wait_s, _metrics(per_source, outcomes))
+        return Scored(
+            rewards, per_source, outcomes, flags, wait_s, batch_metrics(per_source, outcomes)
+        )
 
 
 class PendingChunks:
@@ -71,11 +74,11 @@ class PendingChunks:
             outcomes=outcomes,
             flags=[f for part in parts for f in part.flags],
             wait_s=sum(part.wait_s for part in parts),
-            metrics=_metrics(per_source, outcomes),
+            metrics=batch_metrics(per_source, outcomes),
         )
 
 
-def _metrics(
+def batch_metrics(
     per_source: Mapping[str, Sequence[float | None]], outcomes: Sequence[dict[str, Any] | None]
 ) -> dict[str, float]:
     out = source_means(per_source)
@@ -86,9 +89,7 @@ def _metrics(
             (o.get("tests_passed") or 0) / (o.get("tests_total") or 1) for o in ran
         ) / len(ran)
         out["sandbox/timeouts"] = float(sum(o.get("status") == "timeout" for o in ran))
-        out["sandbox/errors"] = float(
-            sum(o.get("status") in ("sandbox_error", "invalid") for o in ran)
-        )
+        out["sandbox/errors"] = float(sum(o.get("status") in SANDBOX_FAILURES for o in ran))
         out["sandbox/cache_hit_rate"] = sum(bool(o.get("cached")) for o in ran) / len(ran)
     return out
 

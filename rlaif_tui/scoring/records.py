@@ -6,7 +6,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from rlaif_tui.data import Problem
-from rlaif_tui.train.score import Scored
+from rlaif_tui.scoring.pending import Scored
+
+Sample = dict[str, Any]
+"""A sample record: `id`, `step`, `group_id`, `problem_id`, `prompt`, `completion`, `program`,
+`reward`, `rewards` (per source), `advantage`, `outcome`, `flags` (docs/architecture.md)."""
 
 
 def sample_id(step: int, group: int, index: int) -> str:
@@ -25,7 +29,7 @@ def sample_records(
     advantages: Sequence[float],
     finish: Sequence[str],
     groups: Sequence[int] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Sample]:
     """`groups`: each group's position in the step's whole batch, which names it (default:
     its position here; data-parallel ranks pass `DistContext.slots`)."""
     out = []

@@ -14,59 +14,26 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
+from rlaif_tui.api.models import RatingIn
+from rlaif_tui.config.feedback import TripwireConfig
 from rlaif_tui.data import Problem
-from rlaif_tui.feedback.config import TripwireConfig
 from rlaif_tui.feedback.human import HumanFeedback
 from rlaif_tui.feedback.pairs import Pair
 from rlaif_tui.feedback.penalties import PenaltyRules
 from rlaif_tui.feedback.teacher_link import TeacherLink
 from rlaif_tui.feedback.tripwires import SUSPICIOUS, scan
-from rlaif_tui.reward.mix import mix, source_means
-from rlaif_tui.reward.sources import RewardSource
-from rlaif_tui.train.records import sample_id
-from rlaif_tui.train.score import Scored
+from rlaif_tui.scoring.mix import mix, source_means
+from rlaif_tui.scoring.pending import Scored
+from rlaif_tui.scoring.sources import RewardSource
 
 Log = Callable[[str, str], None]
 PAIR_POOL = 4096
 
 
-def build_sources(cfg: Any, log: Log | None = None) -> list[RewardSource]:
-    """Judge, reward-model and style sources for the sources named in `reward.weights`."""
-    weights = cfg.reward.weights
-    out: list[RewardSource] = []
-    if "judge" in weights:
-        from rlaif_tui.reward.sources.judge import JudgeSource
-
-        out.append(JudgeSource(cfg.reward.judge, log=log))
-    if "style" in weights:
-        from rlaif_tui.reward.sources.style import StyleSource
-
-        out.append(StyleSource(cfg.reward.style))
-    if "rm" in weights:
-        out.append(_rm_source(cfg))
-    return out
-
-
-def _rm_source(cfg: Any) -> RewardSource:
-    from rlaif_tui.feedback.reward_model import RewardModel
-    from rlaif_tui.feedback.rm_train import load_preference_files
-    from rlaif_tui.reward.sources.rm import RewardModelSource
-
-    rm_cfg = cfg.reward.rm
-    if rm_cfg.path is not None:
-        model = RewardModel.load(rm_cfg.path)
-    else:
-        base = rm_cfg.base or cfg.model.name
-        model = RewardModel.from_backbone(str(base), rm_cfg.max_length, rm_cfg.seed)
-    source = RewardModelSource(model, rm_cfg, load_preference_files(rm_cfg.pairs))
-    if rm_cfg.pairs:
-        source.fit()
-    return source
-
-
-class FeedbackRuntime:
+class ScoringStage:
     def __init__(
         self,
         tripwires: TripwireConfig,
@@ -84,10 +51,13 @@ class FeedbackRuntime:
         self.teacher: TeacherLink | None = None
 
     @classmethod
-    def from_config(cls, cfg: Any, log: Log | None = None) -> FeedbackRuntime:
+    def from_config(
+        cls, cfg: Any, sources: Sequence[RewardSource] = (), log: Log | None = None
+    ) -> ScoringStage:
+        """The stage of a run scored by `sources` (`scoring.sources.build.build_sources`)."""
         penalties = PenaltyRules(cfg.reward.tripwires.penalty_reward)
         human = HumanFeedback(cfg.reward.human, penalties)
-        return cls(cfg.reward.tripwires, human, build_sources(cfg, log), log)
+        return cls(cfg.reward.tripwires, human, sources, log)
 
     def attach_teacher(
         self, cfg: Any, run_jobs: Callable[[list[dict[str, Any]]], Sequence[Any]], out: Any
@@ -108,19 +78,21 @@ class FeedbackRuntime:
 
     def finalize(
         self,
-        step: int,
         problems: Sequence[Problem],
         group_size: int,
-        prompts: Sequence[str],
-        completions: Sequence[str],
         programs: Sequence[str],
         scored: Scored,
         weights: Mapping[str, float],
+        records: Callable[[Scored], list[dict[str, Any]]],
         publish: Callable[[list[dict[str, Any]]], None] | None = None,
     ) -> Scored:
-        """The batch's final rewards: human column, tripwires, re-mix, penalties."""
-        n = len(completions)
-        ids = [sample_id(step, i // group_size, i % group_size) for i in range(n)]
+        """The batch's final rewards: human column, tripwires, re-mix, penalties.
+
+        `records(scored)` builds the batch's sample records (`scoring.records`, advantage 0
+        before the update): they open the batch for early ratings and, with
+        `reward.human.hold_s > 0`, are published so people can rate them before the update.
+        """
+        n = len(programs)
         per_source = {k: list(v) for k, v in scored.per_source.items()}
         flags = [list(f) for f in scored.flags]
         if self.tripwires.enabled:
@@ -128,23 +100,8 @@ class FeedbackRuntime:
                 problem = problems[i // group_size]
                 found = scan(programs[i], problem, scored.outcomes[i])
                 flags[i] += [f for f in found if f not in flags[i]]
-        provisional = [
-            {
-                "id": ids[i],
-                "step": step,
-                "group_id": ids[i].rsplit("-", 1)[0],
-                "problem_id": problems[i // group_size].id,
-                "prompt": prompts[i // group_size],
-                "completion": completions[i],
-                "program": programs[i],
-                "reward": scored.rewards[i],
-                "rewards": {k: v[i] for k, v in per_source.items()},
-                "advantage": 0.0,
-                "outcome": scored.outcomes[i],
-                "flags": flags[i],
-            }
-            for i in range(n)
-        ]
+        provisional = records(replace(scored, per_source=per_source, flags=flags))
+        ids = [str(r["id"]) for r in provisional]
         self.human.open_batch(provisional)
         hold = self.human.cfg.hold_s
         if "human" in weights:
@@ -182,9 +139,8 @@ class FeedbackRuntime:
             return []
         self.pairs.extend(pairs)
         for source in self.sources:
-            refresh = getattr(source, "refresh", None)
-            if refresh is not None and refresh(pairs) and self._log is not None:
-                self._log("info", f"reward model refit on {len(source.pairs)} pairs")  # type: ignore[attr-defined]
+            if source.refresh(pairs) and self._log is not None:
+                self._log("info", f"{source.name}: refit after {len(pairs)} new pairs")
         return list(pairs)
 
     def note(self, metrics: Mapping[str, float]) -> None:
@@ -192,7 +148,7 @@ class FeedbackRuntime:
         for key, value in metrics.items():
             self._counts[key] = self._counts.get(key, 0.0) + float(value)
 
-    def add_ratings(self, ratings: Sequence[Any]) -> list[str]:
+    def add_ratings(self, ratings: Sequence[RatingIn]) -> list[str]:
         before = set(self.penalties.rules)
         arrivals = self.human.add(ratings)
         new_rules = sorted(set(self.penalties.rules) - before)
@@ -206,9 +162,7 @@ class FeedbackRuntime:
     def metrics(self) -> dict[str, float]:
         out: dict[str, float] = {}
         for source in self.sources:
-            get = getattr(source, "metrics", None)
-            if get is not None:
-                out.update(get())
+            out.update(source.metrics())
         out.update(self.human.metrics())
         if self.teacher is not None:
             out.update(self.teacher.metrics())

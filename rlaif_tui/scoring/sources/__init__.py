@@ -7,6 +7,12 @@ score (a judge that timed out, no human rating yet); mixing then renormalises th
 the sources that did answer.
 """
 
-from rlaif_tui.reward.sources.base import RewardSource, ScoreRequest, SourceScore, chain
+from rlaif_tui.scoring.sources.base import (
+    RewardSource,
+    ScoreRequest,
+    SourceBase,
+    SourceScore,
+    chain,
+)
 
-__all__ = ["RewardSource", "ScoreRequest", "SourceScore", "chain"]
+__all__ = ["RewardSource", "ScoreRequest", "SourceBase", "SourceScore", "chain"]

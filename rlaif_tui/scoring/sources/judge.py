@@ -13,11 +13,11 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from rlaif_tui.feedback.judge.config import JudgeConfig
-from rlaif_tui.reward.sources.base import ScoreRequest, SourceScore, chain
+from rlaif_tui.config.judge import JudgeConfig
+from rlaif_tui.scoring.sources.base import ScoreRequest, SourceBase, SourceScore, chain
 
 
-class JudgeSource:
+class JudgeSource(SourceBase):
     name = "judge"
 
     def __init__(

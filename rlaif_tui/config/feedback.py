@@ -10,10 +10,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rlaif_tui.config.judge import JudgeConfig, LimitsConfig, RubricConfig
 from rlaif_tui.config.loader import ConfigPath
-from rlaif_tui.feedback.judge.config import JudgeConfig, LimitsConfig, RubricConfig
 
-DPO_LOSS_TYPES = ("sigmoid", "ipo")
 TeacherTrigger = Literal["no_reference", "all_fail"]
 
 
@@ -113,6 +112,8 @@ class DPOConfig(BaseModel):
     """Online DPO: a group gives a pair only if its best and worst rewards differ this much."""
 
     def check(self) -> None:
+        from rlaif_tui.algos import DPO_LOSS_TYPES  # constants only, no torch
+
         if self.loss_type not in DPO_LOSS_TYPES:
             raise ValueError(
                 f"dpo.loss_type {self.loss_type!r} is not one of {', '.join(DPO_LOSS_TYPES)}"

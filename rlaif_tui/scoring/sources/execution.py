@@ -13,7 +13,6 @@ same completion several times per group); the trainer persists it as `reward_cac
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from pathlib import Path
@@ -21,7 +20,9 @@ from typing import Any
 
 from rlaif_tui._reward import RewardCache
 from rlaif_tui.config.train import ExecutionRewardConfig
-from rlaif_tui.reward.sources.base import ScoreRequest, SourceScore, chain
+from rlaif_tui.reward.factory import make_executor
+from rlaif_tui.reward.outcome import SANDBOX_FAILURES
+from rlaif_tui.scoring.sources.base import ScoreRequest, SourceBase, SourceScore, chain
 
 COMPILE_ERRORS = ("SyntaxError", "IndentationError", "TabError")
 CRASHES = ("error", "timeout", "memory", "output_limit", "killed")
@@ -30,7 +31,7 @@ CRASHES = ("error", "timeout", "memory", "output_limit", "killed")
 def outcome_reward(outcome: Mapping[str, Any], cfg: ExecutionRewardConfig) -> float | None:
     """The reward of one sandbox outcome (`Outcome.to_dict()`); None when the sandbox failed."""
     status = outcome.get("status")
-    if status in ("sandbox_error", "invalid"):
+    if status in SANDBOX_FAILURES:
         return None
     failure = outcome.get("failure") or {}
     if status == "error" and failure.get("type") in COMPILE_ERRORS:
@@ -45,36 +46,7 @@ def outcome_reward(outcome: Mapping[str, Any], cfg: ExecutionRewardConfig) -> fl
     return passed / total if total else (1.0 if outcome.get("passed") else 0.0)
 
 
-def make_executor(cfg: ExecutionRewardConfig, cache: RewardCache) -> Any:
-    """The sandbox `cfg.backend` names: local lanes, or Ray actors each running them."""
-    # Data-parallel ranks on one machine (torchrun sets LOCAL_RANK) must not share sandbox
-    # uids, which carry the process budgets.
-    uid_base = 61000 + 1024 * int(os.environ.get("LOCAL_RANK", "0"))
-    if cfg.backend == "ray":
-        from rlaif_tui.reward.ray_executor import RayExecutor
-
-        return RayExecutor(
-            workers=cfg.workers,
-            timeout_s=cfg.timeout_s,
-            memory_mb=cfg.memory_mb,
-            actors=cfg.ray_actors,
-            address=cfg.ray_address,
-            isolation_floor=cfg.isolation_floor,
-            uid_base=uid_base,
-        )
-    from rlaif_tui.reward import Executor
-
-    return Executor(
-        workers=cfg.workers,
-        timeout_s=cfg.timeout_s,
-        memory_mb=cfg.memory_mb,
-        isolation_floor=cfg.isolation_floor,
-        cache=cache,
-        uid_base=uid_base,
-    )
-
-
-class ExecutionSource:
+class ExecutionSource(SourceBase):
     name = "execution"
 
     def __init__(

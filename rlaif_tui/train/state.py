@@ -1,0 +1,52 @@
+"""What a `Trainer` tells its owner: hooks, a step's result, its state; ratings in checkpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rlaif_tui.api.models import Rating, RatingIn
+
+
+@dataclass
+class Hooks:
+    """Callbacks the daemon uses to forward events; all optional."""
+
+    on_metrics: Callable[[int, dict[str, float]], None] | None = None
+    on_samples: Callable[[list[dict[str, Any]]], None] | None = None
+    on_log: Callable[[str, str], None] | None = None
+    """(level, message), level one of `info`, `warning`, `error`."""
+    on_phase: Callable[[str], None] | None = None
+
+
+@dataclass
+class StepResult:
+    step: int
+    metrics: dict[str, float]
+    samples: list[dict[str, Any]]
+
+
+@dataclass
+class TrainerState:
+    step: int
+    total_steps: int
+    phase: str
+    """`idle`, `generating`, `scoring`, `training`, `checkpointing` or `done`."""
+    algorithm: str
+    model: str
+    device: str
+    isolation: str
+
+
+def stored_rating(data: dict[str, Any]) -> RatingIn:
+    """A rating from a checkpoint; checkpoints before the one `Rating` type stored a preference
+    as `kind: preference` with the chosen sample in `sample_id`."""
+    if "kind" in data:
+        old = {k: v for k, v in data.items() if v is not None and k != "kind"}
+        if data["kind"] == "preference":
+            old["chosen_id"] = old.pop("sample_id")
+        old["id"] = str(old["id"]).rjust(8, "_")  # ids are compared, never shown
+        old["rater"] = old.get("rater") or "anonymous"
+        return RatingIn.model_validate(old)
+    return (Rating if "created_at" in data else RatingIn).model_validate(data)
