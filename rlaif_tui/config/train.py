@@ -263,6 +263,11 @@ class ExecutionRewardConfig(_Section):
     """The Ray cluster to join (`auto`, `ray://head:10001`); None starts Ray on this machine."""
     ray_actors: int = Field(2, ge=1)
     """Ray actors (sandbox executors) the batches are spread over."""
+    on_sandbox_error: Literal["drop", "fail"] = "drop"
+    """A `sandbox_error` / `invalid` outcome says nothing about the program. `drop`: the
+    sample leaves its group's advantage computation (advantage 0, counted in
+    `sandbox/dropped`) unless a confirmed penalty applies to it; `fail`: it is scored as a
+    failed program (0.0). Neither lets the other sources' rewards stand in for it."""
 
 
 class RewardConfig(_Section):

@@ -7,6 +7,8 @@ advantages: `rewards` is (n_groups * group_size,) with each group's samples adja
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -33,6 +35,23 @@ def grpo(rewards: F64, group_size: int, scale: str = "group", eps: float = 1e-4)
 def rloo(rewards: F64, group_size: int) -> F64:
     """Leave-one-out: r_i - mean_{j != i} r_j."""
     return _f64(_reward.rloo_advantages(_f64(rewards), group_size))
+
+
+def without(
+    advantages: Callable[[F64, int], F64], rewards: F64, keep: NDArray[np.bool_], group_size: int
+) -> F64:
+    """`advantages(rewards, group_size)` with the samples where `keep` is False left out of
+    their group: a group's kept samples are scored among themselves (none, or one alone: all
+    0), and the left-out samples get 0."""
+    out = advantages(rewards, group_size).copy()
+    keep = np.asarray(keep, dtype=bool)
+    for g in np.flatnonzero(~keep.reshape(-1, group_size).all(axis=1)):
+        rows = np.arange(g * group_size, (g + 1) * group_size)
+        kept = rows[keep[rows]]
+        out[rows] = 0.0
+        if len(kept) >= 2:
+            out[kept] = advantages(_f64(rewards[kept]), len(kept))
+    return out
 
 
 def zero_variance_groups(rewards: F64, group_size: int) -> NDArray[np.bool_]:

@@ -7,7 +7,7 @@ the pure functions in `rlaif_tui.algos`; this module arranges their inputs.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,6 +24,7 @@ from rlaif_tui.distributed import DistContext
 from rlaif_tui.distributed.reduce import shares
 from rlaif_tui.models.errors import NonFiniteError
 from rlaif_tui.models.policy import Policy
+from rlaif_tui.scoring.sources.execution import DROPPED
 from rlaif_tui.train import advantages as adv_math
 from rlaif_tui.train.batch import Batch
 from rlaif_tui.train.logprobs import Forward, policy_forward
@@ -38,12 +39,30 @@ def check_finite(name: str, x: Tensor, step: int) -> None:
         )
 
 
-def sequence_advantages(cfg: TrainConfig, rewards: np.ndarray) -> np.ndarray:
-    """(N,) advantages for GRPO (group-normalised) or RLOO (leave-one-out)."""
+def sequence_advantages(
+    cfg: TrainConfig, rewards: np.ndarray, keep: np.ndarray | None = None
+) -> np.ndarray:
+    """(N,) advantages for GRPO (group-normalised) or RLOO (leave-one-out); samples where
+    `keep` is False leave their group's computation (`dropped`) and get 0."""
     k = cfg.rollout.group_size
-    if cfg.algorithm == "rloo":
-        return adv_math.rloo(rewards, k)
-    return adv_math.grpo(rewards, k, scale=cfg.grpo.scale_rewards)
+
+    def advantages(r: np.ndarray, size: int) -> np.ndarray:
+        if cfg.algorithm == "rloo":
+            return adv_math.rloo(r, size)
+        return adv_math.grpo(r, size, scale=cfg.grpo.scale_rewards)
+
+    if keep is None or bool(np.all(keep)):
+        return advantages(rewards, k)
+    return adv_math.without(advantages, rewards, keep, k)
+
+
+def dropped(flags: Sequence[Sequence[str]]) -> np.ndarray:
+    """(N,) True for samples whose sandbox failed under `on_sandbox_error: drop`, unless a
+    confirmed penalty applies to them (a dropped sample is never a free pass)."""
+    return np.array(
+        [DROPPED in f and not any(x.startswith("penalised:") for x in f) for f in flags],
+        dtype=bool,
+    )
 
 
 @dataclass
@@ -215,6 +234,7 @@ def rl_update(
     rollout = batch.rollout
     mask = rollout.mask.to(policy.device)
     rewards = np.asarray(batch.scored.rewards, dtype=np.float64)
+    drop = dropped(batch.scored.flags)
     zero = adv_math.zero_variance_groups(all_rewards, k)
     beta = kl_ctl.coef if policy.has_reference else 0.0
     ppo = cfg.algorithm == "ppo"
@@ -255,11 +275,12 @@ def rl_update(
         assert old.values is not None
         kl_old = kl_term(cfg, old.logp, batch.ref_logp)
         targets = ppo_targets(cfg, rewards, mask, old.values, kl_old, beta)
+        targets.advantages[torch.as_tensor(drop, device=targets.advantages.device)] = 0.0
         seq_adv_np = (targets.advantages * mask).sum(1).cpu().numpy() / np.maximum(
             mask.sum(1).cpu().numpy(), 1
         )
     else:
-        seq_adv_np = sequence_advantages(cfg, rewards)
+        seq_adv_np = sequence_advantages(cfg, rewards, ~drop)
     seq_adv = torch.as_tensor(seq_adv_np, dtype=torch.float32, device=policy.device)
     parts_acc: dict[str, list[float]] = {}
     losses, norms = [], []
@@ -321,11 +342,12 @@ def rl_update(
             "groups/zero_variance": float(zero.mean()),
             "entropy/mean": float(-(old.logp * m).sum() / m.sum().clamp(min=1)) * token_share,
             "kl/coef": float(beta),
+            "sandbox/dropped": float(drop.sum()),
         }
     )
     # Whole-batch values already: pre-scaled by the shares (summed over ranks), or the same on
     # every rank (gathered rewards, synchronised gradients).
-    summed = {*parts_acc, "loss/total", "entropy/mean"}
+    summed = {*parts_acc, "loss/total", "entropy/mean", "sandbox/dropped"}
     same = {"reward/mean", "reward/std", "grad/norm", "groups/zero_variance", "kl/coef"}
     if seq_kl is not None:
         metrics["kl/sequence"] = seq_kl

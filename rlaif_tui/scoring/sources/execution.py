@@ -24,6 +24,8 @@ from rlaif_tui.reward.factory import make_executor
 from rlaif_tui.reward.outcome import SANDBOX_FAILURES
 from rlaif_tui.scoring.sources.base import ScoreRequest, SourceBase, SourceScore, chain
 
+DROPPED = "sandbox_dropped"
+"""Flag of a sample whose sandbox failed, under `on_sandbox_error: drop`."""
 COMPILE_ERRORS = ("SyntaxError", "IndentationError", "TabError")
 CRASHES = ("error", "timeout", "memory", "output_limit", "killed")
 
@@ -32,7 +34,7 @@ def outcome_reward(outcome: Mapping[str, Any], cfg: ExecutionRewardConfig) -> fl
     """The reward of one sandbox outcome (`Outcome.to_dict()`); None when the sandbox failed."""
     status = outcome.get("status")
     if status in SANDBOX_FAILURES:
-        return None
+        return 0.0 if cfg.on_sandbox_error == "fail" else None
     failure = outcome.get("failure") or {}
     if status == "error" and failure.get("type") in COMPILE_ERRORS:
         return cfg.compile_error
@@ -70,11 +72,10 @@ class ExecutionSource(SourceBase):
         out = []
         for o in outcomes:
             d = o.to_dict() if hasattr(o, "to_dict") else dict(o)
-            out.append(
-                SourceScore(
-                    value=outcome_reward(d, self.cfg), outcome=d, flags=list(d.get("flags") or [])
-                )
-            )
+            flags = list(d.get("flags") or [])
+            if d.get("status") in SANDBOX_FAILURES and self.cfg.on_sandbox_error == "drop":
+                flags.append(DROPPED)
+            out.append(SourceScore(value=outcome_reward(d, self.cfg), outcome=d, flags=flags))
         return out
 
     def save_cache(self, path: Path) -> None:
