@@ -204,7 +204,7 @@ def test_interactive_mode_samples_typed_prompt_and_runs_typed_tests(smoke_run_di
         assert f"sample {i}:" in out
     # a random tiny model cannot write `return a + b`; every sample ran against the typed test
     assert "0/3 samples passed" in out
-    assert out.count("failed (0/1 tests)") + out.count("error (0/1 tests)") == 3
+    assert out.count("failed (0/1 passed)") + out.count("error (0/1 passed)") == 3
     assert out.rstrip().endswith("bye")
 
 
