@@ -50,6 +50,7 @@
 //!   force, and executors refuse to start below their configured floor.
 
 pub mod cgroup;
+pub mod confine;
 pub mod error;
 pub mod executor;
 pub mod frame;
@@ -62,6 +63,7 @@ pub mod probe;
 pub mod procs;
 pub mod rules;
 pub mod seccomp;
+pub mod view;
 pub mod zygote;
 
 pub use error::{Error, Result};
