@@ -142,15 +142,16 @@ impl PyExecutor {
             .to_string())
     }
 
-    /// The protections in force, as JSON (one key per protection).
+    /// The protections in force, as JSON (one key per protection of the children, and
+    /// `harness`: what confines the harness).
     #[getter]
     fn protections(&self) -> PyResult<String> {
-        let p = self
-            .inner
-            .as_ref()
-            .ok_or(SandboxError::Closed)?
-            .protections();
-        Ok(serde_json::to_string(p).expect("protections serialise"))
+        let ex = self.inner.as_ref().ok_or(SandboxError::Closed)?;
+        let mut v = serde_json::to_value(ex.protections()).expect("protections serialise");
+        if let Some(lane) = ex.lanes().first() {
+            v["harness"] = serde_json::to_value(&lane.harness).expect("protections serialise");
+        }
+        Ok(v.to_string())
     }
 
     /// Per lane at start: (zygote pid, harness pid, [(hardening step, CPU seconds in the trial

@@ -455,13 +455,21 @@ mod tests {
 
     /// The whole child hardening, applied for real: a throwaway process plays the zygote (its
     /// namespaces, tmpfs and seccomp filter die with it) and forks a hardened child that checks
-    /// from inside what it can no longer do.
+    /// from inside what it can no longer do. As root it takes the root path (uid drop); without
+    /// root, the unprivileged path (user namespace) the zygote takes there, with the same checks
+    /// but the uid. It fails, naming what is missing, where neither path can run: it never
+    /// passes without having checked.
     #[test]
     fn hardened_child_is_confined() {
-        if !probe::is_root() || probe::landlock_abi() == 0 {
-            eprintln!("skipped: needs root and Landlock");
-            return;
-        }
+        let root = probe::is_root();
+        assert!(
+            probe::landlock_abi() > 0,
+            "needs Landlock (kernel >= 5.13 with landlock in the active LSMs)"
+        );
+        assert!(
+            root || probe::try_unshare_in_child(libc::CLONE_NEWUSER),
+            "needs root, or unprivileged user namespaces (kernel.unprivileged_userns_clone=1)"
+        );
         let base = std::env::temp_dir().join(format!("rr-harden-{}", std::process::id()));
         let lane = base.join("lane");
         std::fs::create_dir_all(&lane).unwrap();
@@ -484,8 +492,22 @@ mod tests {
         if zygote == 0 {
             let code = (|| -> i32 {
                 let Ok(p) = zygote_setup(cfg) else { return 10 };
-                if !(p.pid_namespace && p.uid_drop && p.seccomp && p.landlock_fs) {
+                let privileges = if root { p.uid_drop } else { p.user_namespace };
+                if !(p.pid_namespace && privileges && p.seccomp && p.landlock_fs && p.host_view) {
                     return 11;
+                }
+                if !root {
+                    // As the real unprivileged zygote does: go on as pid 1 of the namespace
+                    // `zygote_setup` created, and adopt it.
+                    // SAFETY: as above.
+                    let pid1 = unsafe { libc::fork() };
+                    if pid1 != 0 {
+                        return wait_code(pid1);
+                    }
+                    if adopt_pid_namespace().is_err() {
+                        // SAFETY: leave the forked process without unwinding into the test.
+                        unsafe { libc::_exit(13) };
+                    }
                 }
                 let job = lane.join("job-1");
                 if make_job_dir(&job).is_err() || new_pid_namespace().is_err() {
@@ -505,8 +527,24 @@ mod tests {
                             if libc::getpid() != 1 {
                                 return 21;
                             }
-                            if libc::getuid() != uid || libc::geteuid() != uid {
+                            if root && (libc::getuid() != uid || libc::geteuid() != uid) {
                                 return 22;
+                            }
+                            // No capability at all, not even the directory-traversing ones.
+                            let hdr = CapHeader {
+                                version: 0x2008_0522,
+                                pid: 0,
+                            };
+                            let mut data = [CapData::default(); 2];
+                            let rc = libc::syscall(libc::SYS_capget, &hdr, data.as_mut_ptr());
+                            if rc != 0 || data.iter().any(|d| d.effective | d.permitted != 0) {
+                                return 30;
+                            }
+                            // The lane's /proc is empty: no host process is there.
+                            let proc1 = CString::new("/proc/1").unwrap();
+                            let mut st: libc::stat = std::mem::zeroed();
+                            if libc::stat(proc1.as_ptr(), &mut st) == 0 {
+                                return 31;
                             }
                             if libc::open(outside_c.as_ptr(), libc::O_WRONLY) >= 0 {
                                 return 23;
