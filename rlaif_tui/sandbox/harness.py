@@ -142,7 +142,8 @@ def confine(cfg: dict[str, Any]) -> dict[str, Any]:
     cap = mapped + (int(cfg["memory_mb"]) << 20)
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     cfg = {**cfg, "read_paths": read_paths()}
-    return json.loads(_reward._harness_confine(json.dumps(cfg)))
+    held: dict[str, Any] = json.loads(_reward._harness_confine(json.dumps(cfg)))
+    return held
 
 
 def main() -> None:
