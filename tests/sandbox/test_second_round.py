@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from rlaif_tui._reward import RewardCache
 from rlaif_tui.config.train import ExecutionRewardConfig
 from rlaif_tui.reward import Executor, Outcome
 from rlaif_tui.reward.sources.execution import outcome_reward
@@ -113,6 +114,20 @@ def test_a_test_looping_over_a_returned_value_is_the_candidates_timeout() -> Non
         assert o.status == "timeout", o
         assert "harness_timeout" in o.flags, o
         assert "lane_restarted" not in o.flags, o
+        assert run_one(ex, "def f(x):\n    return x + 1\n", ONE_TEST).passed
+
+
+def test_a_test_stuck_in_one_c_call_is_a_flagged_timeout_that_is_never_cached() -> None:
+    # No signal interrupts one C call (a builtin sum over a huge range): the lane's grace ends
+    # it by restarting its processes. Still the candidate's timeout, and never replayed.
+    cache = RewardCache()
+    with Executor(workers=1, timeout_s=1, cache=cache, uid_base=UID_BASE + 46) as ex:
+        tests = {"kind": "asserts", "asserts": ["assert sum(range(f(1))) == 0"]}
+        o = run_one(ex, "def f(x):\n    return 10**21\n", tests)
+        assert o.status == "timeout", o
+        assert "harness_timeout" in o.flags, o
+        assert "lane_restarted" in o.flags, o
+        assert cache.stats()["inserts"] == 0
         assert run_one(ex, "def f(x):\n    return x + 1\n", ONE_TEST).passed
 
 
