@@ -30,17 +30,27 @@ pub struct Output<'a> {
     pub zygote: &'a mut TailBuffer,
 }
 
-/// The job's running child, once the zygote said so.
+/// The job's running child, once the zygote said so. A pipe is dropped at its end of file, so
+/// a hung-up pipe never wakes the poll again (it would spin until the zygote's report).
 struct Child {
     pidfd: OwnedFd,
-    out: File,
-    err: File,
+    out: Option<File>,
+    err: Option<File>,
 }
 
 impl Child {
     fn drain(&mut self, o: &mut Output<'_>) {
-        drain(&mut self.out, o.out);
-        drain(&mut self.err, o.err);
+        for (pipe, buf) in [(&mut self.out, &mut *o.out), (&mut self.err, &mut *o.err)] {
+            if let Some(f) = pipe {
+                if !drain(f, buf) {
+                    *pipe = None;
+                }
+            }
+        }
+    }
+
+    fn fd(pipe: &Option<File>) -> i32 {
+        pipe.as_ref().map_or(-1, |f| f.as_raw_fd())
     }
 }
 
@@ -135,7 +145,7 @@ pub fn drive(
         };
         let (c_out, c_err) = child
             .as_ref()
-            .map_or((-1, -1), |c| (c.out.as_raw_fd(), c.err.as_raw_fd()));
+            .map_or((-1, -1), |c| (Child::fd(&c.out), Child::fd(&c.err)));
         let mut fds = [
             pfd(procs.z.as_raw_fd()),
             pfd(h_fd),
@@ -177,8 +187,8 @@ pub fn drive(
                             set_nonblocking(&err)?;
                             child = Some(Child {
                                 pidfd,
-                                out: File::from(out),
-                                err: File::from(err),
+                                out: Some(File::from(out)),
+                                err: Some(File::from(err)),
                             });
                         }
                         _ => {
