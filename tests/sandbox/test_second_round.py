@@ -190,7 +190,16 @@ def test_an_attacker_cannot_break_the_next_job_of_its_lane() -> None:
         "def f(x):\n"
         "    return x + 1\n"
     )
-    victim = "import sys\ndef f(x):\n    sys.stdout.write('y' * 200_000)\n    return x + 1\n"
+    # A correct program that relies on ordinary stdout: blocking, a default-sized pipe.
+    victim = (
+        "import fcntl, os\n"
+        "def f(x):\n"
+        "    flags = fcntl.fcntl(1, fcntl.F_GETFL)\n"
+        "    size = fcntl.fcntl(1, 1032)  # F_GETPIPE_SZ\n"
+        "    written = os.write(1, b'y' * 100_000)\n"
+        "    clean = not flags & os.O_NONBLOCK and size >= 65536 and written == 100_000\n"
+        "    return x + 1 if clean else x\n"
+    )
     with Executor(workers=1, timeout_s=TIMEOUT_S, uid_base=UID_BASE + 44) as ex:
         assert run_one(ex, attack, ONE_TEST).passed
         for _ in range(3):
