@@ -114,10 +114,12 @@ def namespace(
         kind = session.names.get(name)
         if kind is None or (name in BUILTINS and name not in shadow_ok):
             continue
-        if name in modules:
-            # The test's own name decides the module; the child's answer only says the name
-            # exists (so a test using `math` the program never imported still fails).
-            ns[name] = importlib.import_module(name)
+        if kind.startswith("module:"):
+            # The test's own name decides the module (a stdlib module the test text reads);
+            # the child's answer only says the program bound a module there, so a test using
+            # `math` the program never imported still fails. Any other module is left out.
+            if name in modules:
+                ns[name] = importlib.import_module(name)
         elif kind == "callable":
             ns[name] = Proxy(session, name)
             helpers.add(name)

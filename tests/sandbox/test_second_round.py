@@ -46,6 +46,13 @@ def assert_candidates_failure(o: Outcome, honest: Outcome) -> None:
 # 1. The harness decides what to import from the test source only.
 
 
+def test_a_function_named_like_a_stdlib_module_stays_the_candidates(executor: Executor) -> None:
+    # `chunk` is a stdlib module name too: the test means the program's function.
+    code = "def chunk(x):\n    return x + 1\n"
+    o = run_one(executor, code, {"kind": "asserts", "asserts": ["assert chunk(1) == 2"]})
+    assert o.passed, o
+
+
 def test_a_candidate_name_bound_to_a_stdlib_main_is_not_imported_by_the_harness(
     executor: Executor,
 ) -> None:
@@ -72,13 +79,14 @@ def test_a_module_the_test_names_is_the_real_one_whatever_the_candidate_bound(
 def test_test_code_runs_confined_in_the_harness(executor: Executor) -> None:
     # Trusted test code, but it shows what the harness process itself may do: no root, no
     # network, no socket, no write anywhere.
+    target = Path(tempfile.gettempdir()) / f"rlaif-harness-probe-{os.getpid()}"
     probe = (
         "def probe():\n"
         "    import os, socket\n"
         "    out = [os.getuid() != 0]\n"
         "    for attempt in (lambda: socket.socket(socket.AF_INET),\n"
         "                    lambda: socket.socket(socket.AF_UNIX),\n"
-        "                    lambda: open('/tmp/rlaif-harness-probe', 'w'),\n"
+        f"                    lambda: open({str(target)!r}, 'w'),\n"
         "                    lambda: open(os.path.expanduser('~/.bashrc'))):\n"
         "        try:\n"
         "            attempt()\n"
@@ -90,7 +98,7 @@ def test_test_code_runs_confined_in_the_harness(executor: Executor) -> None:
     tests = {"kind": "asserts", "setup": probe, "asserts": ["assert all(probe()), probe()"]}
     o = run_one(executor, "def f(x):\n    return x\n", tests)
     assert o.passed, o
-    assert not Path("/tmp/rlaif-harness-probe").exists()
+    assert not target.exists()
 
 
 def test_a_returned_lazy_range_that_a_test_expands_is_the_candidates_memory() -> None:
