@@ -94,6 +94,10 @@ def test_doctor_reports_the_level_in_force() -> None:
     assert "isolation level:" in result.output
     assert "landlock_fs" in result.output
     assert "seccomp" in result.output
+    assert "host_view" in result.output
+    # What the trusted harness may and may not do, with what confines it.
+    assert "the harness (runs the tests" in result.output
+    assert "may not import" in " ".join(result.output.split())
 
 
 @pytest.mark.slow

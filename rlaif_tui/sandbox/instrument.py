@@ -38,12 +38,16 @@ def free_names(sources: tuple[str, ...]) -> frozenset[str]:
     return frozenset(loaded - bound)
 
 
-def stdlib_module(kind: str) -> str | None:
-    """For a candidate name of kind `module:<name>`, the stdlib module the harness may import."""
-    if not kind.startswith("module:"):
-        return None
-    name = kind.removeprefix("module:")
-    return name if name.split(".")[0] in sys.stdlib_module_names else None
+def test_modules(free: frozenset[str]) -> frozenset[str]:
+    """The stdlib modules the harness may import for test code: top-level names the test source
+    itself reads (`math.isclose(...)` after the program's `import math`). Decided from the
+    trusted test text only - never from what the candidate's child says its names are, so a
+    candidate cannot make the harness import (and run) a module of its choosing."""
+    return frozenset(n for n in free if n in sys.stdlib_module_names and n not in NEVER_IMPORTED)
+
+
+# Stdlib modules that act when imported; a test never needs them as a value.
+NEVER_IMPORTED = frozenset({"antigravity", "this", "idlelib", "turtledemo", "tkinter", "__main__"})
 
 
 class _AssertCounter(ast.NodeTransformer):
@@ -61,7 +65,7 @@ class _AssertCounter(ast.NodeTransformer):
         err = "__rlaif_exc__"
         tmpl = ast.parse(
             f"try:\n    {value} = 0\n"
-            f"except BaseException as {err}:\n    {RECORD}({index}, False, {err})\n"
+            f"except Exception as {err}:\n    {RECORD}({index}, False, {err})\n"
             f"else:\n    {RECORD}({index}, {value}, None)\n"
         ).body[0]
         assert isinstance(tmpl, ast.Try)

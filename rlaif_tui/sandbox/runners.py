@@ -27,15 +27,22 @@ from rlaif_tui.sandbox.instrument import (
     RECORD,
     free_names,
     instrument_check,
-    stdlib_module,
+    test_modules,
 )
-from rlaif_tui.sandbox.session import ChildDied, Proxy, Session
+from rlaif_tui.sandbox.session import ChannelCorrupted, ChildDied, Proxy, Session
 
 Verdict = dict[str, Any]
 
 
 class InvalidTests(Exception):
     """The job's tests cannot be run (missing field, test code that does not parse)."""
+
+
+def harness_fault(session: Session, exc: BaseException) -> bool:
+    """A MemoryError raised here, not rebuilt from the child: a test exploded a value the
+    candidate returned inside the harness. Not one failed assert: the whole job ends
+    (`harness.run_job` makes it the candidate's `memory`)."""
+    return isinstance(exc, MemoryError) and not session.memory_error
 
 
 def normalise(text: str) -> str:
@@ -68,6 +75,17 @@ def _load(session: Session, code: str, mode: str, total: int) -> Verdict | None:
     """Load the candidate into its child; a verdict if that already decided the job."""
     try:
         err = session.load(code, mode)
+    except ChannelCorrupted as exc:
+        # Garbage (or a forged frame) written to the channel while loading: the candidate's
+        # failure, graded like a crash at import time, never "not graded".
+        return {
+            "status": "error",
+            "tests_passed": 0,
+            "tests_total": total,
+            "message": f"the program failed to load: {exc}",
+            "failure": {"test": -1, "type": "ChannelCorrupted", "message": str(exc), "line": None},
+            "flags": ["channel_corrupted"],
+        }
     except ChildDied:
         # The lane reads the child's exit status and says how it ended.
         return {
@@ -83,8 +101,7 @@ def namespace(
     session: Session, free: frozenset[str], shadow_ok: frozenset[str] = frozenset()
 ) -> tuple[dict[str, Any], set[str]]:
     """Globals for test code: builtins, plus what the tests take from the candidate - proxies
-    for its functions, stdlib modules it imported (imported afresh here), and its plain values
-    (decoded).
+    for its functions, stdlib modules (see `test_modules`) and its plain values (decoded).
 
     A candidate name never shadows a builtin (a candidate defining `len` must not decide what
     `len(candidate(x))` is), except names in `shadow_ok`: the function under test itself when
@@ -92,13 +109,17 @@ def namespace(
     """
     ns: dict[str, Any] = {"__name__": "__test__", "__builtins__": builtins}
     helpers = set()
+    modules = test_modules(free)
     for name in sorted(free):
         kind = session.names.get(name)
         if kind is None or (name in BUILTINS and name not in shadow_ok):
             continue
-        module = stdlib_module(kind)
-        if module is not None:
-            ns[name] = importlib.import_module(module)
+        if kind.startswith("module:"):
+            # The test's own name decides the module (a stdlib module the test text reads);
+            # the child's answer only says the program bound a module there, so a test using
+            # `math` the program never imported still fails. Any other module is left out.
+            if name in modules:
+                ns[name] = importlib.import_module(name)
         elif kind == "callable":
             ns[name] = Proxy(session, name)
             helpers.add(name)
@@ -153,6 +174,8 @@ def run_asserts(session: Session, job: dict[str, Any], limit: int) -> Verdict:
             exec(code, ns)
             passed += 1
         except Exception as exc:
+            if harness_fault(session, exc):
+                raise
             if first is None:
                 first = _failure(i, exc, 1, f"assertion failed: {asserts[i][:300]}")
     return _tally(passed, total, first)
@@ -188,6 +211,8 @@ def run_check(session: Session, job: dict[str, Any], limit: int) -> Verdict:
 
     def record(index: int, value: Any, exc: BaseException | None) -> None:
         nonlocal first
+        if exc is not None and harness_fault(session, exc):
+            raise exc
         try:
             ok = exc is None and bool(value)
         except Exception:
@@ -207,6 +232,8 @@ def run_check(session: Session, job: dict[str, Any], limit: int) -> Verdict:
     except InvalidTests:
         raise
     except Exception as exc:
+        if harness_fault(session, exc):
+            raise
         outer = exc
     if outer is None:
         # check() returned: an assert control flow skipped (e.g. `assert False` after a call

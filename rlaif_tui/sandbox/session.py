@@ -28,6 +28,11 @@ class ChildDied(Exception):
     """The sandboxed child is gone (it exited, crashed or was killed)."""
 
 
+class ChannelCorrupted(CandidateError):
+    """The program wrote into its channel to the harness (garbage, or a frame that is not a
+    reply): the candidate's failure (flag `channel_corrupted`), never the sandbox's."""
+
+
 _MUTABLE = (list, dict, set, bytearray)
 
 
@@ -72,7 +77,7 @@ class Session:
         if self.dead:
             raise ChildDied("the sandboxed program is no longer running")
         if self.corrupted:
-            raise CandidateError("the program corrupted its channel to the harness")
+            raise ChannelCorrupted("the program corrupted its channel to the harness")
         try:
             frames.send(self.sock, req)
             reply = frames.recv(self.sock, self.frame_limit)
@@ -81,12 +86,16 @@ class Session:
             raise ChildDied("the sandboxed program is no longer running") from None
         except frames.FrameError:
             # The program wrote garbage into its socket: nothing more can be trusted to line up.
-            self.corrupted = True
-            self.flags.add("channel_corrupted")
-            raise CandidateError("the program corrupted its channel to the harness") from None
+            raise self._corrupt() from None
         if type(reply) is not dict:
-            raise CandidateError("malformed reply from the sandbox")
+            raise self._corrupt()
         return reply
+
+    def _corrupt(self) -> ChannelCorrupted:
+        # Nothing more read from this channel can be trusted to line up with a request.
+        self.corrupted = True
+        self.flags.add("channel_corrupted")
+        return ChannelCorrupted("the program corrupted its channel to the harness")
 
     def wait_ready(self) -> bool:
         try:
@@ -159,7 +168,7 @@ class Session:
     def run_main(self, stdin: str, limit: int) -> dict[str, Any]:
         reply = self.request({"op": "main", "stdin": stdin, "limit": limit})
         if reply.get("ok") is not True or type(reply.get("stdout")) is not str:
-            raise CandidateError("malformed reply from the sandbox")
+            raise self._corrupt()
         return reply
 
 

@@ -160,6 +160,7 @@ def probe():
         out["inet_socket_refused"] = False
     except OSError:
         out["inet_socket_refused"] = True
+    out["proc_hidden"] = not os.path.exists("/proc/1") and not os.path.exists("/proc/self")
     try:
         open("/etc/passwd").close()
         out["reads_confined"] = False
@@ -183,6 +184,14 @@ def main() -> None:
     # The lane started us with an empty environment; CPython's locale coercion (PEP 538) may
     # have added LC_CTYPE since. Children get nothing.
     os.environ.clear()
+    # Nothing third-party on a child's import path (the lane's view also hides site-packages).
+    sys.path[:] = [p for p in sys.path if "-packages" not in p]
+    # Everything of this package the zygote and its children use, before the host view
+    # narrows what the zygote itself can read.
+    import rlaif_tui.sandbox.child
+    import rlaif_tui.sandbox.codec
+    import rlaif_tui.sandbox.frames
+
     try:
         cfg = json.loads(ctl.recv(1 << 20))
         cfg["read_paths"] = read_paths()
@@ -194,8 +203,6 @@ def main() -> None:
         z.pidns = prot["pid_namespace"]
         for name in PRELOAD:
             __import__(name)
-        import rlaif_tui.sandbox.child
-        import rlaif_tui.sandbox.codec
 
         gc.collect()
         # Children then never write to these objects' GC headers: fewer copy-on-write faults.
@@ -205,6 +212,7 @@ def main() -> None:
         prot["pid_namespace"] = prot["pid_namespace"] and checks["pid1"]
         prot["net_namespace"] = prot["net_namespace"] and checks["inet_socket_refused"]
         prot["landlock_fs"] = prot["landlock_fs"] and checks["reads_confined"]
+        prot["host_view"] = prot["host_view"] and checks["proc_hidden"]
         if not checks["scratch_writable"]:
             raise RuntimeError("the trial child cannot write its scratch directory")
         send(

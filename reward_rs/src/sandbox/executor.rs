@@ -10,6 +10,7 @@ use crossbeam_channel::{bounded, unbounded, Sender};
 
 use crate::cache::Cache;
 
+use super::confine::HarnessProtections;
 use super::error::{Error, Result};
 use super::lane::{JobSpec, Lane, LaneSpec};
 use super::limits::Limits;
@@ -56,6 +57,8 @@ impl Default for ExecutorConfig {
 #[derive(Clone, Debug)]
 pub struct LaneInfo {
     pub protections: Protections,
+    /// What confines the lane's harness.
+    pub harness: HarnessProtections,
     /// CPU seconds of each hardening step in the lane's trial child.
     pub hardening_s: Vec<(String, f64)>,
     /// Zygote and harness pids at start (a lane restarts them if they misbehave).
@@ -165,6 +168,7 @@ impl Executor {
                         Ok(()) => {
                             let _ = ready_tx.send(Ok(LaneInfo {
                                 protections: lane.protections.clone(),
+                                harness: lane.harness.clone(),
                                 hardening_s: lane.hardening_s.clone(),
                                 pids: lane.pids,
                             }));

@@ -17,6 +17,7 @@ use super::limits::Limits;
 use super::probe::{self, Protections};
 use super::rules::{self, FsRules};
 use super::seccomp;
+use super::view;
 
 /// Sent by the lane (plus paths the zygote adds) before the zygote forks anything.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -39,7 +40,8 @@ struct ZygoteState {
     /// The child's small addition to the filter the zygote installed on itself.
     seccomp_child: Vec<seccompiler::BpfProgram>,
     /// Keep CAP_DAC_READ_SEARCH after dropping root: the stdlib may sit under a 0700 home
-    /// (pyenv in /root). Only while Landlock confines every read to the allowed trees.
+    /// (pyenv in /root). Only where the host view could not be narrowed (see `view`), and only
+    /// while Landlock confines every read to the allowed trees.
     keep_dac_search: bool,
     cap_last: u32,
 }
@@ -47,6 +49,9 @@ struct ZygoteState {
 static STATE: OnceLock<ZygoteState> = OnceLock::new();
 /// The zygote's own PID namespace, to reset `pid_for_children` before each new namespace.
 static OWN_PIDNS: OnceLock<OwnedFd> = OnceLock::new();
+/// The host's `/proc`, opened before the lane's view covers it (the unprivileged zygote adopts
+/// its PID namespace through it after set-up).
+static PROC_DIR: OnceLock<OwnedFd> = OnceLock::new();
 
 fn check(rc: libc::c_int, step: &'static str) -> Result<()> {
     if rc < 0 {
@@ -153,8 +158,28 @@ pub fn zygote_setup(cfg: ZygoteConfig) -> Result<Protections> {
     // The zygote is expendable (its lane restarts it): the OOM killer should pick it and its
     // children before anything else; children inherit the score, so none pays for the write.
     let _ = write_file("/proc/self/oom_score_adj", "1000");
+    let cap_last = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(40);
+    let seccomp_ok = probe::seccomp_available();
+    if p.mount_ipc_uts_namespaces {
+        let proc_c = CString::new("/proc").unwrap();
+        // SAFETY: opening a directory as a path-only descriptor.
+        let fd = unsafe {
+            libc::open(
+                proc_c.as_ptr(),
+                libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            )
+        };
+        check(fd, "open /proc")?;
+        // SAFETY: fd was just opened and is owned here.
+        let _ = PROC_DIR.set(unsafe { OwnedFd::from_raw_fd(fd) });
+        view::hide_host(&cfg.read_paths)?;
+        p.host_view = true;
+    }
     // Last: the filter refuses `mount`, which the set-up above needed.
-    let child_programs = if probe::seccomp_available() {
+    let child_programs = if seccomp_ok {
         match (seccomp::build(), seccomp::build_child()) {
             (Ok(zygote), Ok(child)) => {
                 seccomp::apply(&zygote)?;
@@ -166,12 +191,8 @@ pub fn zygote_setup(cfg: ZygoteConfig) -> Result<Protections> {
         None
     };
     p.seccomp = child_programs.is_some();
-    let cap_last = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(40);
     let state = ZygoteState {
-        keep_dac_search: root && p.landlock_fs,
+        keep_dac_search: root && p.landlock_fs && !p.host_view,
         cfg,
         prot: p.clone(),
         seccomp_child: child_programs.unwrap_or_default(),
@@ -184,9 +205,15 @@ pub fn zygote_setup(cfg: ZygoteConfig) -> Result<Protections> {
 }
 
 fn open_own_pidns() -> Result<OwnedFd> {
-    let path = CString::new("/proc/self/ns/pid").unwrap();
-    // SAFETY: opening a namespace file read-only.
-    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    let path = CString::new("self/ns/pid").unwrap();
+    let dir = PROC_DIR.get().map_or(libc::AT_FDCWD, |d| d.as_raw_fd());
+    let path = if dir == libc::AT_FDCWD {
+        CString::new("/proc/self/ns/pid").unwrap()
+    } else {
+        path
+    };
+    // SAFETY: opening a namespace file read-only (relative to the held /proc, if any).
+    let fd = unsafe { libc::openat(dir, path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
     check(fd, "open /proc/self/ns/pid")?;
     // SAFETY: fd was just opened and is owned here.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
@@ -241,7 +268,7 @@ struct CapData {
 
 const CAP_DAC_READ_SEARCH: u32 = 2;
 
-fn set_caps(keep: u64) -> Result<()> {
+pub(crate) fn set_caps(keep: u64) -> Result<()> {
     let hdr = CapHeader {
         version: 0x2008_0522,
         pid: 0,
@@ -367,7 +394,7 @@ pub fn harden_child(job_dir: &Path, job_fd: RawFd) -> Result<Vec<(&'static str, 
         let fs = FsRules {
             read: rules::existing(st.cfg.read_paths.iter().cloned()),
             write_files: rules::existing(st.cfg.write_files.iter().cloned()),
-            scratch: job_dir.to_path_buf(),
+            scratch: Some(job_dir.to_path_buf()),
         };
         rules::restrict(&fs, st.prot.landlock_abi)?;
         lap("landlock", &mut times);
@@ -411,122 +438,4 @@ pub fn make_job_dir(path: &Path) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::os::fd::AsRawFd;
-
-    fn wait_code(pid: libc::pid_t) -> i32 {
-        let mut status = 0;
-        // SAFETY: waiting for our own child.
-        unsafe { libc::waitpid(pid, &mut status, 0) };
-        if libc::WIFEXITED(status) {
-            libc::WEXITSTATUS(status)
-        } else {
-            -libc::WTERMSIG(status)
-        }
-    }
-
-    /// The whole child hardening, applied for real: a throwaway process plays the zygote (its
-    /// namespaces, tmpfs and seccomp filter die with it) and forks a hardened child that checks
-    /// from inside what it can no longer do.
-    #[test]
-    fn hardened_child_is_confined() {
-        if !probe::is_root() || probe::landlock_abi() == 0 {
-            eprintln!("skipped: needs root and Landlock");
-            return;
-        }
-        let base = std::env::temp_dir().join(format!("rr-harden-{}", std::process::id()));
-        let lane = base.join("lane");
-        std::fs::create_dir_all(&lane).unwrap();
-        let outside = base.join("outside.txt");
-        std::fs::write(&outside, b"original").unwrap();
-        let uid = 61_999;
-        let cfg = ZygoteConfig {
-            lane: 0,
-            scratch_root: lane.clone(),
-            limits: Limits::default(),
-            uid,
-            read_paths: vec!["/usr/lib".into(), "/lib".into()],
-            write_files: vec!["/dev/null".into()],
-        };
-        let c = |p: &Path| CString::new(p.as_os_str().as_bytes()).unwrap();
-        let (outside_c, passwd_c) = (c(&outside), c(Path::new("/etc/passwd")));
-        // SAFETY: the forked processes only make syscalls and allocate (glibc resets its malloc
-        // locks in a fork child); neither prints nor returns into the test harness.
-        let zygote = unsafe { libc::fork() };
-        if zygote == 0 {
-            let code = (|| -> i32 {
-                let Ok(p) = zygote_setup(cfg) else { return 10 };
-                if !(p.pid_namespace && p.uid_drop && p.seccomp && p.landlock_fs) {
-                    return 11;
-                }
-                let job = lane.join("job-1");
-                if make_job_dir(&job).is_err() || new_pid_namespace().is_err() {
-                    return 12;
-                }
-                let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
-                // SAFETY: as above.
-                let child = unsafe { libc::fork() };
-                if child == 0 {
-                    drop(a);
-                    let code = (|| -> i32 {
-                        if harden_child(&job, b.as_raw_fd()).is_err() {
-                            return 20;
-                        }
-                        // SAFETY: plain syscalls on our own process and on paths we own.
-                        unsafe {
-                            if libc::getpid() != 1 {
-                                return 21;
-                            }
-                            if libc::getuid() != uid || libc::geteuid() != uid {
-                                return 22;
-                            }
-                            if libc::open(outside_c.as_ptr(), libc::O_WRONLY) >= 0 {
-                                return 23;
-                            }
-                            if libc::open(passwd_c.as_ptr(), libc::O_RDONLY) >= 0 {
-                                return 24;
-                            }
-                            if libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0) >= 0 {
-                                return 25;
-                            }
-                            if libc::fcntl(3, libc::F_GETFD) < 0
-                                || libc::fcntl(5, libc::F_GETFD) >= 0
-                            {
-                                return 26;
-                            }
-                            let mut lim = libc::rlimit {
-                                rlim_cur: 0,
-                                rlim_max: 0,
-                            };
-                            libc::getrlimit(libc::RLIMIT_NPROC, &mut lim);
-                            if lim.rlim_max != Limits::default().nproc {
-                                return 27;
-                            }
-                            if libc::unshare(libc::CLONE_NEWUSER) == 0 {
-                                return 28;
-                            }
-                        }
-                        if std::fs::write("inside.txt", b"ok").is_err() {
-                            return 29;
-                        }
-                        0
-                    })();
-                    // SAFETY: leave the forked child without unwinding into the test.
-                    unsafe { libc::_exit(code) };
-                }
-                drop(b);
-                wait_code(child)
-            })();
-            // SAFETY: as above.
-            unsafe { libc::_exit(code) };
-        }
-        let code = wait_code(zygote);
-        assert_eq!(std::fs::read(&outside).unwrap(), b"original");
-        std::fs::remove_dir_all(&base).unwrap();
-        assert_eq!(
-            code, 0,
-            "hardening check {code} failed (see the numbered checks)"
-        );
-    }
-}
+mod tests;

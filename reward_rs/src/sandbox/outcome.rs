@@ -2,17 +2,55 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Outcome statuses (the contract in docs/architecture.md).
-pub mod status {
-    pub const PASSED: &str = "passed";
-    pub const FAILED: &str = "failed";
-    pub const ERROR: &str = "error";
-    pub const TIMEOUT: &str = "timeout";
-    pub const MEMORY: &str = "memory";
-    pub const OUTPUT_LIMIT: &str = "output_limit";
-    pub const KILLED: &str = "killed";
-    pub const SANDBOX_ERROR: &str = "sandbox_error";
+/// Outcome statuses (the contract in docs/architecture.md; serialised in snake_case).
+///
+/// Every status a candidate can cause (`failed`, `error`, `timeout`, `memory`, `output_limit`,
+/// `killed`) is the program's failure; `sandbox_error` is a fault of the sandbox itself and
+/// `invalid` one of the job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Passed,
+    Failed,
+    Error,
+    Timeout,
+    Memory,
+    OutputLimit,
+    Killed,
+    SandboxError,
+    Invalid,
 }
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::Error => "error",
+            Status::Timeout => "timeout",
+            Status::Memory => "memory",
+            Status::OutputLimit => "output_limit",
+            Status::Killed => "killed",
+            Status::SandboxError => "sandbox_error",
+            Status::Invalid => "invalid",
+        }
+    }
+
+    /// Caused by the machine, not the program: never reused from the cache.
+    pub fn is_infrastructure(self) -> bool {
+        matches!(self, Status::SandboxError | Status::Invalid)
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Flag of an outcome whose lane had to restart its processes during the job: the outcome may
+/// owe something to the broken lane, so it is never cached.
+pub const LANE_RESTARTED: &str = "lane_restarted";
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Failure {
@@ -26,7 +64,7 @@ pub struct Failure {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Outcome {
     pub id: String,
-    pub status: String,
+    pub status: Status,
     pub passed: bool,
     pub tests_passed: u32,
     pub tests_total: u32,
@@ -43,11 +81,11 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    pub fn new(id: &str, status: &str, message: impl Into<String>, isolation: &str) -> Self {
+    pub fn new(id: &str, status: Status, message: impl Into<String>, isolation: &str) -> Self {
         Outcome {
             id: id.to_string(),
-            status: status.to_string(),
-            passed: status == status::PASSED,
+            status,
+            passed: status == Status::Passed,
             tests_passed: 0,
             tests_total: 0,
             message: message.into(),
@@ -63,20 +101,21 @@ impl Outcome {
         }
     }
 
-    /// Whether a later identical job may reuse this outcome. Not: set-up failures, kills from
-    /// outside, and anything that ran close to its time limit (on a busier machine it might
-    /// have timed out, or on a quieter one passed).
+    /// Whether a later identical job may reuse this outcome: only outcomes the program caused.
+    /// Not: sandbox and job faults, kills from outside, outcomes from a lane that restarted
+    /// during the job, and anything that ran close to its time limit (on a busier machine it
+    /// might have timed out, or on a quieter one passed).
     pub fn cacheable(&self, timeout_s: f64) -> bool {
-        let settled = !matches!(
-            self.status.as_str(),
-            status::TIMEOUT | status::SANDBOX_ERROR | status::KILLED | "invalid"
-        );
-        settled && self.duration_s < 0.5 * timeout_s
+        let settled = !(self.status.is_infrastructure()
+            || matches!(self.status, Status::Timeout | Status::Killed));
+        settled
+            && !self.flags.iter().any(|f| f == LANE_RESTARTED)
+            && self.duration_s < 0.5 * timeout_s
     }
 
-    pub fn set_status(&mut self, status: &str) {
-        self.status = status.to_string();
-        self.passed = status == status::PASSED;
+    pub fn set_status(&mut self, status: Status) {
+        self.status = status;
+        self.passed = status == Status::Passed;
     }
 }
 
@@ -84,7 +123,7 @@ impl Outcome {
 #[derive(Clone, Debug, Deserialize)]
 pub struct Verdict {
     pub seq: u64,
-    pub status: String,
+    pub status: Status,
     #[serde(default)]
     pub tests_passed: u32,
     #[serde(default)]
@@ -100,23 +139,13 @@ pub struct Verdict {
     pub child_died: bool,
 }
 
-/// The zygote's report on a finished child.
-#[derive(Clone, Debug, Deserialize)]
-pub struct ExitReport {
-    pub seq: u64,
-    pub exit: i32,
-    pub utime: f64,
-    pub stime: f64,
-    pub maxrss_kb: u64,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn outcome_serialises_with_contract_keys() {
-        let o = Outcome::new("a", status::PASSED, "", "full");
+        let o = Outcome::new("a", Status::Passed, "", "full");
         let v: serde_json::Value = serde_json::to_value(&o).unwrap();
         for k in [
             "id",
@@ -142,12 +171,22 @@ mod tests {
 
     #[test]
     fn only_settled_outcomes_well_inside_the_limit_are_cacheable() {
-        let mut o = Outcome::new("a", status::FAILED, "", "full");
+        let mut o = Outcome::new("a", Status::Failed, "", "full");
         o.duration_s = 0.1;
         assert!(o.cacheable(5.0));
         o.duration_s = 3.0;
         assert!(!o.cacheable(5.0), "near the time limit");
-        for s in [status::TIMEOUT, status::SANDBOX_ERROR, status::KILLED] {
+        o.duration_s = 0.1;
+        o.flags.push(LANE_RESTARTED.into());
+        assert!(!o.cacheable(5.0), "a lane restarted during the job");
+        o.flags.clear();
+        assert!(o.cacheable(5.0));
+        for s in [
+            Status::Timeout,
+            Status::SandboxError,
+            Status::Killed,
+            Status::Invalid,
+        ] {
             let mut o = Outcome::new("a", s, "", "full");
             o.duration_s = 0.1;
             assert!(!o.cacheable(5.0), "{s}");
@@ -160,6 +199,9 @@ mod tests {
     fn verdict_parses_with_defaults() {
         let v: Verdict = serde_json::from_str(r#"{"seq": 3, "status": "failed"}"#).unwrap();
         assert_eq!(v.seq, 3);
+        assert_eq!(v.status, Status::Failed);
+        let bad = serde_json::from_str::<Verdict>(r#"{"seq": 3, "status": "fine"}"#);
+        assert!(bad.is_err(), "an unknown status is refused");
         assert!(!v.child_died);
         assert!(v.flags.is_empty());
     }

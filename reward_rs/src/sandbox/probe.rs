@@ -38,6 +38,10 @@ pub struct Protections {
     pub tmpfs_scratch: bool,
     /// cgroup v1 memory and pids limits on the lane (both children and zygote).
     pub cgroup: bool,
+    /// The lane's mount namespace hides `/proc`, site-packages and closed host directories
+    /// (the stdlib bind-mounted back), so children keep no capability at all.
+    #[serde(default)]
+    pub host_view: bool,
 }
 
 /// Isolation levels, ordered: an executor refuses to start below its floor.
@@ -193,6 +197,7 @@ mod tests {
             rlimits: true,
             tmpfs_scratch: true,
             cgroup: false,
+            host_view: true,
         }
     }
 

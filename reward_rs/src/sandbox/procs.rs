@@ -196,3 +196,16 @@ pub fn drain(f: &mut File, buf: &mut TailBuffer) -> bool {
         }
     }
 }
+
+/// Make a descriptor received from the zygote non-blocking (its file description is the job's
+/// own, so this changes nothing any other job sees).
+pub fn set_nonblocking(fd: &impl AsRawFd) -> Result<()> {
+    // SAFETY: fcntl on a descriptor we own.
+    unsafe {
+        let flags = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
+        if flags < 0 || libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+            return Err(Error::last_os("fcntl O_NONBLOCK"));
+        }
+    }
+    Ok(())
+}

@@ -18,8 +18,9 @@ pub struct FsRules {
     pub read: Vec<PathBuf>,
     /// Read-write single files such as `/dev/null`.
     pub write_files: Vec<PathBuf>,
-    /// The job's scratch directory (read, write, create, remove; no execute).
-    pub scratch: PathBuf,
+    /// The job's scratch directory (read, write, create, remove; no execute); `None` (the
+    /// harness): no writes beyond `write_files`.
+    pub scratch: Option<PathBuf>,
 }
 
 fn abi_of(version: u32) -> ABI {
@@ -83,10 +84,12 @@ pub fn restrict(rules: &FsRules, kernel_abi: u32) -> Result<()> {
             .add_rule(PathBeneath::new(fd, access))
             .map_err(ll_err)?;
     }
-    let fd = PathFd::new(&rules.scratch).map_err(ll_err)?;
-    created = created
-        .add_rule(PathBeneath::new(fd, scratch_access))
-        .map_err(ll_err)?;
+    if let Some(scratch) = &rules.scratch {
+        let fd = PathFd::new(scratch).map_err(ll_err)?;
+        created = created
+            .add_rule(PathBeneath::new(fd, scratch_access))
+            .map_err(ll_err)?;
+    }
     let status = created.restrict_self().map_err(ll_err)?;
     if status.ruleset != RulesetStatus::FullyEnforced {
         return Err(ll_err(format!("ruleset only {:?}", status.ruleset)));
@@ -132,7 +135,7 @@ mod tests {
         let rules = FsRules {
             read: vec![allowed.clone()],
             write_files: vec![],
-            scratch: scratch.clone(),
+            scratch: Some(scratch.clone()),
         };
         // SAFETY: the forked child uses only std file calls and _exit; tests do not hold locks
         // the child needs.

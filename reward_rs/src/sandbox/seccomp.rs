@@ -168,12 +168,30 @@ pub fn build() -> Result<Vec<BpfProgram>> {
     ])
 }
 
-/// The child's own addition: the namespace and pidfd calls the zygote kept for itself.
+/// The child's own addition: the namespace and pidfd calls the zygote kept for itself, and
+/// every way to reach a socket by name. `socket`, `connect` and `bind` are refused outright
+/// (Landlock does not cover connecting to a pathname unix socket, and an unconnected datagram
+/// socket could `sendto` one); `socketpair` stays for in-process pipes (multiprocessing), for
+/// `SOCK_STREAM` only (a datagram pair could be re-`connect`ed or `sendto` a path).
 pub fn build_child() -> Result<Vec<BpfProgram>> {
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
-    for nr in ZYGOTE_NEEDS {
+    for nr in ZYGOTE_NEEDS.into_iter().chain(NAMED_SOCKETS) {
         rules.insert(nr, vec![]);
     }
+    // socketpair(domain, type, ...): refused unless the type's low 4 bits (above them sit
+    // SOCK_CLOEXEC and SOCK_NONBLOCK) say SOCK_STREAM; one rule per other type (rules OR).
+    let mut pair_rules = Vec::new();
+    for kind in (0..16u64).filter(|k| *k != libc::SOCK_STREAM as u64) {
+        let c = SeccompCondition::new(
+            1,
+            SeccompCmpArgLen::Dword,
+            SeccompCmpOp::MaskedEq(0xf),
+            kind,
+        )
+        .map_err(filter_err)?;
+        pair_rules.push(SeccompRule::new(vec![c]).map_err(filter_err)?);
+    }
+    rules.insert(libc::SYS_socketpair, pair_rules);
     let f = SeccompFilter::new(
         rules,
         SeccompAction::Allow,
@@ -183,6 +201,9 @@ pub fn build_child() -> Result<Vec<BpfProgram>> {
     .map_err(filter_err)?;
     Ok(vec![BpfProgram::try_from(f).map_err(filter_err)?])
 }
+
+/// Calls that name a socket (or make one that could): refused in children and the harness.
+const NAMED_SOCKETS: [libc::c_long; 3] = [libc::SYS_socket, libc::SYS_connect, libc::SYS_bind];
 
 /// Install the programs on the calling thread (sets no_new_privs first).
 pub fn apply(programs: &[BpfProgram]) -> Result<()> {
@@ -198,7 +219,13 @@ pub fn apply(programs: &[BpfProgram]) -> Result<()> {
 /// Names of the refused system calls, for `rlaif sandbox doctor`.
 pub fn denied_names() -> Vec<&'static str> {
     let mut v: Vec<&str> = DENIED.iter().map(|(n, _)| *n).collect();
-    v.extend(["socket(non-AF_UNIX)", "clone(CLONE_NEW*)", "clone3"]);
+    v.extend([
+        "socket(non-AF_UNIX)",
+        "clone(CLONE_NEW*)",
+        "clone3",
+        "child: socket, connect, bind",
+        "child: socketpair(non-SOCK_STREAM)",
+    ]);
     v
 }
 
@@ -214,7 +241,7 @@ mod tests {
     }
 
     #[test]
-    fn filtered_child_cannot_open_inet_socket_or_ptrace_but_can_use_unix() {
+    fn filtered_child_cannot_name_sockets_or_ptrace_but_can_use_stream_pairs() {
         let mut progs = build().unwrap();
         progs.extend(build_child().unwrap());
         // SAFETY: the child runs only raw syscalls before _exit.
@@ -229,9 +256,27 @@ mod tests {
                 if inet >= 0 || *libc::__errno_location() != libc::EPERM {
                     libc::_exit(11);
                 }
-                let unix = libc::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0);
-                if unix < 0 {
+                // A pathname unix socket is reached only through socket/connect/bind/sendto on
+                // an unconnected socket: the first three are refused, and only connected
+                // stream pairs can be made.
+                if libc::socket(libc::AF_UNIX, libc::SOCK_DGRAM, 0) >= 0 {
                     libc::_exit(12);
+                }
+                let mut pair = [0; 2];
+                let stream = libc::SOCK_STREAM | libc::SOCK_CLOEXEC;
+                if libc::socketpair(libc::AF_UNIX, stream, 0, pair.as_mut_ptr()) < 0 {
+                    libc::_exit(15);
+                }
+                let dgram = libc::SOCK_DGRAM | libc::SOCK_CLOEXEC;
+                if libc::socketpair(libc::AF_UNIX, dgram, 0, pair.as_mut_ptr()) >= 0 {
+                    libc::_exit(16);
+                }
+                let addr: libc::sockaddr_un = std::mem::zeroed();
+                let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+                if libc::connect(pair[0], (&addr as *const libc::sockaddr_un).cast(), len) != -1
+                    || *libc::__errno_location() != libc::EPERM
+                {
+                    libc::_exit(17);
                 }
                 if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) != -1 {
                     libc::_exit(13);

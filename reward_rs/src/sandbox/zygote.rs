@@ -2,23 +2,61 @@
 //! Python objects between forks, so it pays few copy-on-write faults of its own, and each job
 //! costs it little more than the fork itself.
 //!
-//! Protocol on `ctl` (`SOCK_SEQPACKET` to the lane): `{"go": seq}` in; `{"seq", "pid"}` with a
-//! pidfd of the child out; once the child is reaped, `{"seq", "exit", "utime", "stime",
-//! "maxrss_kb"}` out. The child's end of its socket goes to the harness on `link` with the
-//! sequence number as the message.
+//! Protocol on `ctl` (`SOCK_SEQPACKET` to the lane), typed as [`ToZygote`] and [`FromZygote`]:
+//! `go` in; `started` out with three fds (a pidfd of the child and the read ends of its own
+//! stdout and stderr pipes); once the child is reaped, `exited` out. The child's end of its
+//! socket goes to the harness on `link` with the sequence number as the message.
+//!
+//! Everything a job can change about its descriptors is its own: each child gets a fresh
+//! socket and fresh stdout/stderr pipes, so flags or pipe sizes one job sets never reach the
+//! next job of the lane.
 
 use std::os::fd::RawFd;
 use std::path::PathBuf;
 
+use serde::{Deserialize, Serialize};
+
 use super::error::{Error, Result};
 use super::frame;
 use super::harden;
+
+/// Lane -> zygote.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToZygote {
+    /// Hand the ready child to the harness as job `seq`.
+    Go(u64),
+}
+
+/// Zygote -> lane, per job.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FromZygote {
+    /// The child runs job `seq` (sent with its pidfd, stdout and stderr read ends).
+    Started { seq: u64, pid: i32 },
+    /// The child was reaped.
+    Exited(ExitReport),
+}
+
+/// The zygote's report on a finished child.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExitReport {
+    pub seq: u64,
+    /// The wait status.
+    pub exit: i32,
+    pub utime: f64,
+    pub stime: f64,
+    pub maxrss_kb: u64,
+}
 
 /// A hardened child waiting for its job.
 struct Ready {
     pid: libc::pid_t,
     /// Our end of the child's socket (goes to the harness).
     sock: RawFd,
+    /// Read ends of the child's own stdout and stderr pipes (go to the lane).
+    out: RawFd,
+    err: RawFd,
     dir: PathBuf,
 }
 
@@ -51,6 +89,8 @@ fn prefork(
         return Err(os_err("socketpair"));
     }
     let (ours, theirs) = (fds[0], fds[1]);
+    let (out_r, out_w) = pipe()?;
+    let (err_r, err_w) = pipe()?;
     if harden::protections().is_some_and(|p| p.pid_namespace) {
         harden::new_pid_namespace()?;
     }
@@ -60,6 +100,11 @@ fn prefork(
     }
     if pid == 0 {
         // Only raw fds here: nothing may close a descriptor number twice once close_range ran.
+        // SAFETY: dup2 of descriptors this process owns onto its stdout and stderr.
+        if unsafe { libc::dup2(out_w, 1) < 0 || libc::dup2(err_w, 2) < 0 } {
+            // SAFETY: leaving the forked child without running anything else.
+            unsafe { libc::_exit(71) };
+        }
         match harden::harden_child(&dir, theirs) {
             Ok(timings) => return Ok(Err(timings)),
             Err(e) => {
@@ -72,13 +117,29 @@ fn prefork(
             }
         }
     }
-    // SAFETY: closing the child's end, which we own.
-    unsafe { libc::close(theirs) };
+    // SAFETY: closing the child's ends, which we own.
+    unsafe {
+        libc::close(theirs);
+        libc::close(out_w);
+        libc::close(err_w);
+    }
     Ok(Ok(Ready {
         pid,
         sock: ours,
+        out: out_r,
+        err: err_r,
         dir,
     }))
+}
+
+/// A fresh pipe, both ends close-on-exec: (read, write).
+fn pipe() -> Result<(RawFd, RawFd)> {
+    let mut fds = [0 as RawFd; 2];
+    // SAFETY: fds is a valid 2-element array.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+        return Err(os_err("pipe2"));
+    }
+    Ok((fds[0], fds[1]))
 }
 
 fn reap(ready: &Ready) -> Result<(i32, libc::rusage)> {
@@ -129,11 +190,8 @@ pub fn serve(ctl: RawFd, link: RawFd, fork: &mut dyn FnMut() -> libc::pid_t) -> 
             // SAFETY: ending the zygote process.
             unsafe { libc::_exit(0) };
         }
-        let msg: serde_json::Value = serde_json::from_slice(&buf[..got as usize])
+        let ToZygote::Go(seq) = serde_json::from_slice(&buf[..got as usize])
             .map_err(|e| Error::Spawn(format!("bad message from the lane: {e}")))?;
-        let seq = msg["go"]
-            .as_u64()
-            .ok_or_else(|| Error::Spawn("expected {\"go\": seq}".into()))?;
         let current = next;
         // SAFETY: a pidfd for our own (not yet reaped) child.
         let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, current.pid, 0) } as RawFd;
@@ -142,12 +200,17 @@ pub fn serve(ctl: RawFd, link: RawFd, fork: &mut dyn FnMut() -> libc::pid_t) -> 
         }
         frame::send_with_fds(link, seq.to_string().as_bytes(), &[current.sock])
             .map_err(|e| Error::io("passing the child to the harness", e))?;
-        let hello = format!("{{\"seq\":{seq},\"pid\":{}}}", current.pid);
-        frame::send_with_fds(ctl, hello.as_bytes(), &[pidfd])
+        let started = to_json(&FromZygote::Started {
+            seq,
+            pid: current.pid,
+        })?;
+        frame::send_with_fds(ctl, &started, &[pidfd, current.out, current.err])
             .map_err(|e| Error::io("passing the pidfd to the lane", e))?;
-        // SAFETY: both were passed on; our copies are no longer needed.
+        // SAFETY: all were passed on; our copies are no longer needed.
         unsafe {
             libc::close(current.sock);
+            libc::close(current.out);
+            libc::close(current.err);
             libc::close(pidfd);
         }
         // Fork and harden the next child while this one runs.
@@ -156,15 +219,20 @@ pub fn serve(ctl: RawFd, link: RawFd, fork: &mut dyn FnMut() -> libc::pid_t) -> 
             Err(t) => return Ok(t),
         };
         let (status, ru) = reap(&current)?;
-        let report = format!(
-            "{{\"seq\":{seq},\"exit\":{status},\"utime\":{},\"stime\":{},\"maxrss_kb\":{}}}",
-            secs(ru.ru_utime),
-            secs(ru.ru_stime),
-            ru.ru_maxrss
-        );
-        frame::send_packet(&FdRef(ctl), report.as_bytes())
+        let report = to_json(&FromZygote::Exited(ExitReport {
+            seq,
+            exit: status,
+            utime: secs(ru.ru_utime),
+            stime: secs(ru.ru_stime),
+            maxrss_kb: ru.ru_maxrss.max(0) as u64,
+        }))?;
+        frame::send_packet(&FdRef(ctl), &report)
             .map_err(|e| Error::io("reporting to the lane", e))?;
     }
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(v).map_err(|e| Error::Spawn(format!("encoding a zygote message: {e}")))
 }
 
 /// A borrowed raw fd for `frame::send_packet`.
@@ -173,5 +241,31 @@ struct FdRef(RawFd);
 impl std::os::fd::AsRawFd for FdRef {
     fn as_raw_fd(&self) -> RawFd {
         self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_have_their_wire_shape() {
+        assert_eq!(
+            serde_json::to_string(&ToZygote::Go(7)).unwrap(),
+            r#"{"go":7}"#
+        );
+        let started: FromZygote = serde_json::from_str(r#"{"started":{"seq":7,"pid":9}}"#).unwrap();
+        assert_eq!(started, FromZygote::Started { seq: 7, pid: 9 });
+        let exited = FromZygote::Exited(ExitReport {
+            seq: 7,
+            exit: 0,
+            utime: 0.5,
+            stime: 0.25,
+            maxrss_kb: 1024,
+        });
+        let back: FromZygote = serde_json::from_slice(&to_json(&exited).unwrap()).unwrap();
+        assert_eq!(back, exited);
+        assert!(serde_json::from_str::<ToZygote>(r#"{"go":"7"}"#).is_err());
+        assert!(serde_json::from_str::<FromZygote>(r#"{"seq":7,"pid":9}"#).is_err());
     }
 }
