@@ -72,7 +72,7 @@ async def daemon(tmp_path: Path) -> Any:
 
 @pytest.fixture
 async def client(daemon: Daemon, aiohttp_client: ClientFactory, tmp_path: Path) -> Any:
-    return await aiohttp_client(make_app(daemon, TOKEN, tmp_path / "token"))
+    return await aiohttp_client(make_app(daemon, TOKEN))
 
 
 async def error_of(resp: aiohttp.ClientResponse) -> dict[str, Any]:
@@ -133,6 +133,24 @@ async def test_bad_input_is_a_4xx_naming_the_field(
             422,
             "confirm_flags",
         ),
+        (
+            "POST",
+            "/api/ratings",
+            {"id": "r-0000001", "sample_id": "x", "score": True},
+            422,
+            "score",
+        ),
+        ("POST", "/api/ratings", {"id": "r-0000001", "sample_id": "x", "score": "3"}, 422, "score"),
+        ("POST", "/api/ratings", b'{"id": "r-0000001", "comment": ' + b"[" * 10**4, 400, "comment"),
+        ("PATCH", "/api/settings", b'{"kl_coef": 1e999}', 422, "kl_coef"),
+        ("PATCH", "/api/settings", {"temperature": "0.5"}, 422, "temperature"),
+        (
+            "PATCH",
+            "/api/settings",
+            {"reward_weights": {"execution": 1e6}},
+            422,
+            "reward_weights.execution",
+        ),
         ("PATCH", "/api/settings", {"temperature": -1}, 422, "temperature"),
         ("PATCH", "/api/settings", {"temperature": 0.5}, 409, None),  # still starting
         ("POST", "/api/control/explode", None, 404, None),
@@ -140,11 +158,24 @@ async def test_bad_input_is_a_4xx_naming_the_field(
         ("DELETE", "/api/status", None, 405, None),
         ("GET", "/api/nowhere", None, 404, None),
     ]
+    json_type = {**AUTH, "Content-Type": "application/json"}
     for method, path, body, status, field in cases:
         kwargs: dict[str, Any] = {"data": body} if isinstance(body, bytes) else {"json": body}
-        resp = await client.request(method, path, headers=AUTH, **kwargs)
+        headers = json_type if isinstance(body, bytes) else AUTH
+        resp = await client.request(method, path, headers=headers, **kwargs)
         error = await error_of(resp)
         assert (resp.status, error["field"]) == (status, field), (method, path, error)
+    rating = {"id": "r-0000001", "sample_id": "s000001-g00-00", "score": "3"}
+    not_json: list[dict[str, Any]] = [
+        {"data": json.dumps(rating), "headers": {**AUTH, "Content-Type": "text/plain"}},
+        {"data": rating},  # a form
+        {"data": json.dumps(rating).encode()},  # no content type
+    ]
+    for kwargs in not_json:
+        resp = await client.post("/api/ratings", **{"headers": AUTH, **kwargs})
+        error = await error_of(resp)
+        assert (resp.status, error["field"]) == (415, "Content-Type"), error
+    assert await daemon.in_store(daemon.store.count) == 0
 
 
 async def test_a_rating_round_trip_stores_once_and_is_announced(
@@ -258,7 +289,7 @@ async def test_tls_serves_https_with_the_given_certificate(daemon: Daemon, tmp_p
     )
     with pytest.raises(ValueError, match="--tls-key"):
         tls_context(cert, None)
-    runner = web.AppRunner(make_app(daemon, TOKEN, tmp_path / "token"))
+    runner = web.AppRunner(make_app(daemon, TOKEN))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=tls_context(cert, key))
     await site.start()

@@ -14,7 +14,11 @@ EVENT_VERSION = 1
 """Version of the websocket frame format; bumped on any incompatible change."""
 
 RunState = Literal["starting", "running", "paused", "stopping", "stopped", "finished", "failed"]
-EventType = Literal["snapshot", "metrics", "sample", "rating", "status", "log", "error"]
+EventType = Literal[
+    "snapshot", "metrics", "sample", "samples_skipped", "rating", "status", "log", "error"
+]
+"""`samples_skipped` ({count, first_id, last_id, first_step, last_step}) stands for sample
+frames a lagging client was not sent; GET /api/samples has them."""
 ControlAction = Literal["pause", "resume", "checkpoint", "stop"]
 
 
@@ -59,13 +63,29 @@ class Settings(_Wire):
     temperature: float = Field(gt=0.0)
 
 
-class SettingsPatch(_Wire):
-    """Body of `PATCH /api/settings`: any subset of the settings."""
+MAX_KL_COEF = 10.0
+MAX_KL_TARGET = 100.0
+MAX_REWARD_WEIGHT = 100.0
+MAX_TEMPERATURE = 5.0
 
-    kl_coef: float | None = Field(None, ge=0.0)
-    kl_target: float | None = Field(None, gt=0.0)
-    reward_weights: dict[str, float] | None = None
-    temperature: float | None = Field(None, gt=0.0, le=5.0)
+_Strict = ConfigDict(extra="forbid", use_attribute_docstrings=True, strict=True)
+Weight = Annotated[float, Field(ge=0.0, le=MAX_REWARD_WEIGHT, allow_inf_nan=False)]
+SourceName = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class SettingsPatch(_Wire):
+    """Body of `PATCH /api/settings`: any subset of the settings.
+
+    Strict and finite, with documented bounds (openapi.yaml states the same): a value that
+    would break training (`1e999`, a string, `true`) is a 422 naming the field, never stored.
+    """
+
+    model_config = _Strict
+
+    kl_coef: float | None = Field(None, ge=0.0, le=MAX_KL_COEF, allow_inf_nan=False)
+    kl_target: float | None = Field(None, gt=0.0, le=MAX_KL_TARGET, allow_inf_nan=False)
+    reward_weights: dict[SourceName, Weight] | None = Field(None, max_length=32)
+    temperature: float | None = Field(None, gt=0.0, le=MAX_TEMPERATURE, allow_inf_nan=False)
 
 
 class RatingIn(_Wire):
@@ -74,11 +94,13 @@ class RatingIn(_Wire):
     `id` is chosen by the client (a UUID): posting the same rating twice stores it once.
     """
 
+    model_config = _Strict  # `true` is not a 1-star score, nor "3" a 3
+
     id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
-    sample_id: str | None = None
+    sample_id: str | None = Field(None, max_length=200)
     score: int | None = Field(None, ge=1, le=5)
-    chosen_id: str | None = None
-    rejected_id: str | None = None
+    chosen_id: str | None = Field(None, max_length=200)
+    rejected_id: str | None = Field(None, max_length=200)
     comment: str = Field("", max_length=4000)
     rater: str = Field("anonymous", min_length=1, max_length=100)
     confirm_flags: list[Annotated[str, Field(pattern=r"^[a-z_:]{1,64}$")]] = Field(
@@ -111,6 +133,8 @@ class RatingIn(_Wire):
 
 class Rating(RatingIn):
     """A stored rating, as the daemon returns it."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     created_at: float
     step: int

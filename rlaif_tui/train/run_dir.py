@@ -3,7 +3,9 @@ checkpoints, settings journal."""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -77,3 +79,53 @@ def _step_of(line: str) -> int:
         return int(json.loads(line).get("step", 0))
     except (ValueError, AttributeError):
         return 1 << 62  # a torn last line from a kill: drop it
+
+
+LOCK_NAME = "lock"
+
+
+class RunDirBusy(RuntimeError):
+    """Another process holds the run directory's lock; the message names its pid."""
+
+
+class RunLock:
+    """An exclusive `fcntl.flock` on `<run>/lock`, held by `rlaif daemon` and `rlaif train`
+    for their lifetime, so two processes never train into (or serve) one run directory.
+
+    The kernel drops the lock when its holder exits, however it exits (kill -9 included), so a
+    lock is never stale; the file keeps the holder's pid and role for the refusal message.
+    """
+
+    def __init__(self, run_dir: Path, role: str) -> None:
+        self.path = run_dir / LOCK_NAME
+        self.role = role
+        self._fd: int | None = None
+
+    def acquire(self) -> RunLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").split()
+            os.close(fd)
+            who = f"pid {holder[0]} ({' '.join(holder[1:])})" if holder else "another process"
+            raise RunDirBusy(
+                f"run directory {self.path.parent} is in use by {who}; stop it or choose "
+                "another --run-dir"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()} {self.role}\n".encode(), 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor releases the flock
+            self._fd = None
+
+    def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
