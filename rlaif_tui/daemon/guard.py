@@ -5,7 +5,8 @@
   line and headers when it fires; so `keepalive_timeout=request_timeout_s` bounds both a
   half-sent header and an idle socket.
 - Bodies: `errors.json_body` reads a body under the same timeout (a 408 that closes the
-  connection), so a body that claims 60 kB and sends one byte holds nothing for long.
+  connection), so a body that claims 60 kB and sends one byte holds nothing for long; after an
+  answer to a body that was not read to its end, aiohttp drains it for `LINGER_S` at most.
 - Per peer address: at most `per_ip` open connections; more are reset on accept, before
   aiohttp sets anything up for them. Loopback clients of other addresses are unaffected.
 """
@@ -21,6 +22,8 @@ from aiohttp.web_protocol import RequestHandler
 
 REQUEST_TIMEOUT_S = 10.0
 """Default bound on a request's headers, its body, and an idle keep-alive connection."""
+LINGER_S = 1.0
+"""aiohttp's lingering close (default 10 s), shortened so a 408 closes promptly."""
 MAX_CONNECTIONS_PER_IP = 256
 """Default cap on open connections (websockets included) from one peer address."""
 

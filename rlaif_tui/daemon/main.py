@@ -24,7 +24,12 @@ from aiohttp import web
 from rlaif_tui.config.train import TrainConfig
 from rlaif_tui.daemon.auth import allowed_hosts, new_token, write_token
 from rlaif_tui.daemon.errors import body_timeout_key
-from rlaif_tui.daemon.guard import MAX_CONNECTIONS_PER_IP, REQUEST_TIMEOUT_S, CappedSite
+from rlaif_tui.daemon.guard import (
+    LINGER_S,
+    MAX_CONNECTIONS_PER_IP,
+    REQUEST_TIMEOUT_S,
+    CappedSite,
+)
 from rlaif_tui.daemon.hub import EventHub
 from rlaif_tui.daemon.runner import Runner
 from rlaif_tui.daemon.server import Daemon, close_sockets, make_app
@@ -187,7 +192,11 @@ async def start(
     app = make_app(daemon, token, allowed_hosts(options.host, options.allowed_hosts))
     app[body_timeout_key] = options.request_timeout_s
     web_runner = web.AppRunner(
-        app, handle_signals=False, access_log=None, keepalive_timeout=options.request_timeout_s
+        app,
+        handle_signals=False,
+        access_log=None,
+        keepalive_timeout=options.request_timeout_s,
+        lingering_time=LINGER_S,
     )
     await web_runner.setup()
     site = CappedSite(
