@@ -49,12 +49,17 @@ class LiveDaemon:
 
 
 def start_daemon(
-    run_dir: Path, *args: str, timeout_s: float = 180, keep_info: bool = False
+    run_dir: Path,
+    *args: str,
+    timeout_s: float = 180,
+    keep_info: bool = False,
+    log_dir: Path | None = None,
 ) -> LiveDaemon:
     """`rlaif daemon --config configs/smoke.yaml --port 0 --run-dir RUN_DIR ARGS...`.
 
-    `keep_info`: leave an existing `daemon.json` (a stale one the daemon must replace)."""
-    log_path = run_dir.with_name(run_dir.name + f"-{time.monotonic_ns()}.log")
+    `keep_info`: leave an existing `daemon.json` (a stale one the daemon must replace).
+    `log_dir`: where its output goes (default: beside the run directory)."""
+    log_path = (log_dir or run_dir.parent) / f"{run_dir.name}-{time.monotonic_ns()}.log"
     info = run_dir / "daemon.json"
     if not keep_info:
         info.unlink(missing_ok=True)

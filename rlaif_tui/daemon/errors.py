@@ -34,6 +34,7 @@ _CODES = {
     413: "too_large",
     415: "unsupported_media_type",
     422: "invalid",
+    507: "disk_full",
 }
 
 

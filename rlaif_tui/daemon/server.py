@@ -29,7 +29,7 @@ from rlaif_tui.daemon.hub import EventHub, Subscriber
 from rlaif_tui.daemon.jsonout import respond
 from rlaif_tui.daemon.runner import Runner
 from rlaif_tui.daemon.samples import STATUSES, SampleFilter
-from rlaif_tui.daemon.store import RatingConflict, RatingsStore
+from rlaif_tui.daemon.store import RatingConflict, RatingsStore, StorageFull
 
 OPENAPI = Path(__file__).with_name("openapi.yaml")
 MAX_BODY = 64 * 1024
@@ -228,6 +228,8 @@ async def post_rating(request: web.Request) -> web.Response:
         stored, created = await d.in_store(d.store.add, rating, d.runner.step, texts)
     except RatingConflict as exc:
         raise ApiFailure(409, "conflict", str(exc), "id") from None
+    except StorageFull as exc:
+        raise ApiFailure(507, "disk_full", str(exc)) from None
     if created:
         d.runner.rating_stored(stored)
         await asyncio.get_running_loop().run_in_executor(None, d.runner.deliver, stored)

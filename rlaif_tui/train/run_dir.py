@@ -3,6 +3,7 @@ checkpoints, settings journal."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -32,10 +33,18 @@ class RunDir:
         self.config_path.write_text(yaml.safe_dump(data, sort_keys=False))
 
     def _append(self, path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
-        with path.open("a", encoding="utf-8") as fh:
-            for row in rows:
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-            fh.flush()
+        """Append whole lines or nothing: on a failed write (a full disk) the file is cut
+        back to its old length, so no torn line is left for later lines to run into."""
+        data = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode()
+        with path.open("ab") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            try:
+                fh.write(data)
+                fh.flush()
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.truncate(path, size)
+                raise
 
     def log_metrics(self, step: int, metrics: Mapping[str, float]) -> None:
         self._append(self.metrics_path, [{"step": step, "time": time.time(), **metrics}])
