@@ -19,6 +19,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from rlaif_tui.api import DaemonClient
 from rlaif_tui.config import load_config
 from rlaif_tui.config.train import TrainConfig
 from rlaif_tui.daemon.hub import EventHub
@@ -264,8 +265,56 @@ async def test_a_client_that_stops_reading_is_dropped_and_others_keep_up(
         while (msg := await slow.receive()).type is aiohttp.WSMsgType.TEXT:
             pass  # what was already in flight
     assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR)
+    assert slow.close_code == 1013  # a close frame with a reason, not a cut connection
+    assert "reconnect with ?since=" in str(msg.extra)
     assert received > 0
     await fast.close()
+
+
+def test_a_lagging_queue_coalesces_metrics_and_summarises_samples_before_it_drops() -> None:
+    hub = EventHub(dict, queue_limit=8, first_id=1)
+    sub = hub.subscribe(None)  # queued: the snapshot
+    for step in range(1, 101):
+        hub.publish("metrics", {"step": step, "reward/mean": 0.5})
+        for i in range(4):
+            hub.publish("sample", {"id": f"s{step}-{i}", "step": step})
+        hub.publish("status", {"step": step})
+    assert hub.dropped == 0  # behind by 600 frames, yet within its 8
+    assert len(sub.frames) <= 8
+    queued = [json.loads(f.data) for f in sub.frames]
+    assert [f["data"]["step"] for f in queued if f["type"] == "metrics"][-1] == 100
+    assert [f["type"] for f in queued].count("status") == 1
+    skipped = [f["data"] for f in queued if f["type"] == "samples_skipped"]
+    assert skipped
+    assert skipped[-1]["last_step"] == 100
+    ids = [f["id"] for f in queued]
+    assert ids == sorted(ids)  # frame ids still increase
+    for n in range(8):  # frames that cannot be coalesced fill it: then it is dropped
+        hub.publish("log", {"level": "info", "message": str(n)})
+    assert hub.dropped == 1
+
+
+async def test_the_client_reconnects_after_1013_and_misses_nothing(
+    client: TestClient[Any, Any], daemon: Daemon
+) -> None:
+    hub = daemon.hub
+    big = "x" * 256 * 1024
+    got: list[int] = []
+    url = str(client.make_url("")).rstrip("/")
+    async with DaemonClient(url, TOKEN) as api, asyncio.timeout(120):
+        events = api.events()
+        assert (await anext(events)).type == "snapshot"
+        first = hub.publish("log", {"level": "info", "message": "first"})
+        assert (await anext(events)).id == first
+        while not hub.dropped:  # the consumer stalls: the daemon's queue for it fills
+            hub.publish("log", {"level": "info", "message": big})
+            await asyncio.sleep(0)
+        last = hub.publish("log", {"level": "info", "message": "last"})
+        async for event in events:  # what was in flight, then a reconnect from ?since=
+            got.append(event.id)
+            if event.id == last:
+                break
+    assert got == list(range(first + 1, last + 1))  # no gap, no repeat
 
 
 async def test_tls_serves_https_with_the_given_certificate(daemon: Daemon, tmp_path: Path) -> None:

@@ -84,6 +84,7 @@ class Subscriber:
         self.coalesced = 0
         """Frames replaced or summarised for this client."""
         self.skipped: SkippedSamples | None = None
+        self._queued_summary: tuple[SkippedSamples, Frame] | None = None
         self._ready = asyncio.Event()
 
     def offer(self, frame: Frame, record: dict[str, Any] | None = None) -> bool:
@@ -108,9 +109,19 @@ class Subscriber:
         return True
 
     def _flush_skipped(self) -> None:
-        if self.skipped is not None:
-            self.frames.append(self.skipped.frame())  # its id: the last skipped sample's
-            self.skipped = None
+        """Queue the pending summary, merged with one still queued (one summary at most)."""
+        if self.skipped is None:
+            return
+        queued = self._queued_summary
+        if queued is not None and queued[1] in self.frames:
+            self.frames.remove(queued[1])
+            earlier = queued[0]
+            self.skipped.count += earlier.count
+            self.skipped.first_id, self.skipped.first_step = earlier.first_id, earlier.first_step
+        frame = self.skipped.frame()  # its id: the last skipped sample's
+        self.frames.append(frame)
+        self._queued_summary = (self.skipped, frame)
+        self.skipped = None
 
     async def get(self) -> Frame:
         """The next frame to send (waits for one)."""
