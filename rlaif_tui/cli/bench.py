@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -79,6 +79,10 @@ def bench_daemon(
     queue_limit: int = typer.Option(
         256, "--queue-limit", min=2, help="Frames a client may fall behind before it is dropped."
     ),
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a config value, e.g. --set rollout.group_size=4."),
+    ] = None,
     as_json: bool = typer.Option(False, "--json", help="End with one JSON line of the results."),
 ) -> None:
     """Training under an in-process daemon, arms without clients vs 200 clients + 50 ratings/s.
@@ -86,10 +90,10 @@ def bench_daemon(
     The quickstart model without its warm start (the warm start changes what is generated,
     not what a step costs), no evaluation and no checkpoints, so steps differ only by load."""
     from rlaif_tui.bench.daemon import format_report, json_line, run_bench
-    from rlaif_tui.config import ConfigError, load_config
+    from rlaif_tui.config import ConfigError, load_config, parse_overrides
     from rlaif_tui.config.train import TrainConfig
 
-    overrides = {
+    values: dict[str, Any] = {
         "run.steps": 100_000,  # the arms decide how long it trains
         "run.checkpoint_every": 0,
         "run.save_final": False,
@@ -97,7 +101,8 @@ def bench_daemon(
         "model.warm_start.steps": 0,
     }
     try:
-        cfg = load_config(config, TrainConfig, overrides)
+        values.update(parse_overrides(overrides or []))
+        cfg = load_config(config, TrainConfig, values)
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
