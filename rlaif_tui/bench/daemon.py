@@ -44,6 +44,9 @@ class Side:
     cpu_s: float = 0.0
     client_cpu_s: float = 0.0
     wall_s: float = 0.0
+    arm_s: float = 0.0
+    """Wall time of the arms (time.time), and the steps' worth trained in them."""
+    step_share: float = 0.0
 
 
 @dataclass
@@ -60,6 +63,11 @@ class Report:
     baseline_step_s: float
     loaded_step_s: float
     step_time_change: float
+    """Of the median step time, over steps that fit inside an arm (few if steps are long)."""
+    baseline_mean_step_s: float
+    """Arm time per step's worth trained in it (every step counted by its share in an arm)."""
+    loaded_mean_step_s: float
+    mean_step_time_change: float
     event_latency_p50_ms: float
     event_latency_p99_ms: float
     rating_ack_p50_ms: float
@@ -148,6 +156,18 @@ def _steps_within(points: list[dict[str, Any]], t0: float, t1: float) -> list[fl
     return out
 
 
+def _step_share(points: list[dict[str, Any]], t0: float, t1: float) -> float:
+    """How many steps' worth of training ran in [t0, t1]: each step counts by the share of
+    its duration inside the window (steps run back to back, so window / this is the mean
+    step time even when steps are not much shorter than the window)."""
+    total = 0.0
+    for p in points:
+        end, took = float(p.get("time", 0.0)), float(p.get("time/step_s", 0.0))
+        if took > 0:
+            total += max(0.0, min(end, t1) - max(end - took, t0)) / took
+    return total
+
+
 async def _bench(
     cfg: TrainConfig,
     run_dir: Path,
@@ -173,6 +193,7 @@ async def _bench(
         frame_id, time.perf_counter()
     )
     base, loaded = Side(), Side()
+    windows: list[tuple[Side, float, float]] = []
     rss_first = rss_last = float("nan")
     try:
         running.runner.resume()
@@ -205,13 +226,23 @@ async def _bench(
                 side.rating_ack_s += got["rating_ack_s"]
                 side.ratings_failed += got["failed"]
                 side.client_cpu_s += got["cpu_s"]
-            side.step_s += _steps_within(running.runner.metrics, t0, t1)
+            windows.append((side, t0, t1))
             if running.runner.failed:
                 raise RuntimeError(running.runner.failed)
             if i == 0:
                 rss_first = _rss_mb()
         rss_last = _rss_mb()
         coalesced = running.hub.coalesced
+        last = running.runner.step + 1  # the step in progress ends, so its share counts
+        async with asyncio.timeout(600):
+            while running.runner.step < last:
+                if running.runner.failed:
+                    raise RuntimeError(running.runner.failed)
+                await asyncio.sleep(0.2)
+        for side, t0, t1 in windows:
+            side.step_s += _steps_within(running.runner.metrics, t0, t1)
+            side.arm_s += t1 - t0
+            side.step_share += _step_share(running.runner.metrics, t0, t1)
     finally:
         await running.close()
     return base, loaded, rss_last - rss_first, coalesced
@@ -260,6 +291,10 @@ def run_bench(
         baseline_step_s=b,
         loaded_step_s=ld,
         step_time_change=ld / b - 1.0,
+        baseline_mean_step_s=base.arm_s / base.step_share,
+        loaded_mean_step_s=loaded.arm_s / loaded.step_share,
+        mean_step_time_change=(loaded.arm_s / loaded.step_share) / (base.arm_s / base.step_share)
+        - 1.0,
         event_latency_p50_ms=_quantile(loaded.latencies_s, 0.50) * ms,
         event_latency_p99_ms=_quantile(loaded.latencies_s, 0.99) * ms,
         rating_ack_p50_ms=_quantile(loaded.rating_ack_s, 0.50) * ms,
@@ -287,6 +322,9 @@ def format_report(r: Report) -> str:
             f"  median step time   {r.baseline_step_s:.3f} s without clients "
             f"({r.baseline_steps} steps), {r.loaded_step_s:.3f} s with them "
             f"({r.loaded_steps} steps): {r.step_time_change:+.1%}",
+            f"  mean step time     {r.baseline_mean_step_s:.3f} s without clients, "
+            f"{r.loaded_mean_step_s:.3f} s with them: {r.mean_step_time_change:+.1%} "
+            "(arm time / steps' worth trained in it)",
             f"  event latency      p50 {r.event_latency_p50_ms:.1f} ms, "
             f"p99 {r.event_latency_p99_ms:.1f} ms ({r.frames_sampled} frames sampled)",
             f"  rating ack         p50 {r.rating_ack_p50_ms:.1f} ms, "
