@@ -42,6 +42,8 @@ log = logging.getLogger("rlaif.daemon")
 SNAPSHOT_METRICS = 500
 SNAPSHOT_SAMPLES = 200
 SNAPSHOT_RATINGS = 500
+RATING_STATUS_S = 0.25
+"""Delay of the status frame that carries a new rating count (ratings in between share it)."""
 PROBE_EVERY_S = 2.0
 """How often a run paused on a disk error tries a probe write."""
 
@@ -136,6 +138,7 @@ class Runner:
         self.last_checkpoint: str | None = None
         self.settings = settings_of(cfg)
         self._step_s: deque[float] = deque(maxlen=10)
+        self._status_soon: asyncio.TimerHandle | None = None
         # shared, under the condition's lock
         self._cond = threading.Condition()
         self.paused = paused
@@ -266,6 +269,13 @@ class Runner:
         data = rating.model_dump(mode="json")
         self.recent_ratings.append(data)
         self.hub.publish("rating", data)
+        # The new count goes out in one status frame per RATING_STATUS_S, not one per rating:
+        # at 50 ratings/s and 200 clients that halves the frames the daemon writes.
+        if self._status_soon is None:
+            self._status_soon = self.loop.call_later(RATING_STATUS_S, self._rating_status)
+
+    def _rating_status(self) -> None:
+        self._status_soon = None
         self.publish_status()
 
     def publish_status(self) -> None:
