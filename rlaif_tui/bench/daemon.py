@@ -342,4 +342,7 @@ def format_report(r: Report) -> str:
 
 
 def json_line(r: Report) -> str:
-    return json.dumps({"bench": "daemon", **asdict(r)})
+    """One JSON line; a figure that could not be measured (NaN) is null."""
+    from rlaif_tui.daemon.jsonout import dumps
+
+    return dumps({"bench": "daemon", **asdict(r)})
