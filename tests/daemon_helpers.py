@@ -48,11 +48,21 @@ class LiveDaemon:
         return self.process.returncode
 
 
-def start_daemon(run_dir: Path, *args: str, timeout_s: float = 180) -> LiveDaemon:
-    """`rlaif daemon --config configs/smoke.yaml --port 0 --run-dir RUN_DIR ARGS...`."""
-    log_path = run_dir.with_name(run_dir.name + f"-{time.monotonic_ns()}.log")
+def start_daemon(
+    run_dir: Path,
+    *args: str,
+    timeout_s: float = 180,
+    keep_info: bool = False,
+    log_dir: Path | None = None,
+) -> LiveDaemon:
+    """`rlaif daemon --config configs/smoke.yaml --port 0 --run-dir RUN_DIR ARGS...`.
+
+    `keep_info`: leave an existing `daemon.json` (a stale one the daemon must replace).
+    `log_dir`: where its output goes (default: beside the run directory)."""
+    log_path = (log_dir or run_dir.parent) / f"{run_dir.name}-{time.monotonic_ns()}.log"
     info = run_dir / "daemon.json"
-    info.unlink(missing_ok=True)
+    if not keep_info:
+        info.unlink(missing_ok=True)
     command = [str(RLAIF), "daemon", "--config", str(SMOKE), "--port", "0"]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -69,6 +79,9 @@ def start_daemon(run_dir: Path, *args: str, timeout_s: float = 180) -> LiveDaemo
             process.kill()
             raise AssertionError(f"the daemon did not come up within {timeout_s} s")
         if info.exists():
+            if keep_info and json.loads(info.read_text() or "{}").get("pid") != process.pid:
+                time.sleep(0.2)
+                continue
             try:
                 target = read_run_dir(run_dir)
             except ValueError:  # being written

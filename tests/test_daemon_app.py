@@ -19,6 +19,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from rlaif_tui.api import DaemonClient
 from rlaif_tui.config import load_config
 from rlaif_tui.config.train import TrainConfig
 from rlaif_tui.daemon.hub import EventHub
@@ -72,7 +73,7 @@ async def daemon(tmp_path: Path) -> Any:
 
 @pytest.fixture
 async def client(daemon: Daemon, aiohttp_client: ClientFactory, tmp_path: Path) -> Any:
-    return await aiohttp_client(make_app(daemon, TOKEN, tmp_path / "token"))
+    return await aiohttp_client(make_app(daemon, TOKEN))
 
 
 async def error_of(resp: aiohttp.ClientResponse) -> dict[str, Any]:
@@ -133,6 +134,24 @@ async def test_bad_input_is_a_4xx_naming_the_field(
             422,
             "confirm_flags",
         ),
+        (
+            "POST",
+            "/api/ratings",
+            {"id": "r-0000001", "sample_id": "x", "score": True},
+            422,
+            "score",
+        ),
+        ("POST", "/api/ratings", {"id": "r-0000001", "sample_id": "x", "score": "3"}, 422, "score"),
+        ("POST", "/api/ratings", b'{"id": "r-0000001", "comment": ' + b"[" * 10**4, 400, "comment"),
+        ("PATCH", "/api/settings", b'{"kl_coef": 1e999}', 422, "kl_coef"),
+        ("PATCH", "/api/settings", {"temperature": "0.5"}, 422, "temperature"),
+        (
+            "PATCH",
+            "/api/settings",
+            {"reward_weights": {"execution": 1e6}},
+            422,
+            "reward_weights.execution",
+        ),
         ("PATCH", "/api/settings", {"temperature": -1}, 422, "temperature"),
         ("PATCH", "/api/settings", {"temperature": 0.5}, 409, None),  # still starting
         ("POST", "/api/control/explode", None, 404, None),
@@ -140,11 +159,24 @@ async def test_bad_input_is_a_4xx_naming_the_field(
         ("DELETE", "/api/status", None, 405, None),
         ("GET", "/api/nowhere", None, 404, None),
     ]
+    json_type = {**AUTH, "Content-Type": "application/json"}
     for method, path, body, status, field in cases:
         kwargs: dict[str, Any] = {"data": body} if isinstance(body, bytes) else {"json": body}
-        resp = await client.request(method, path, headers=AUTH, **kwargs)
+        headers = json_type if isinstance(body, bytes) else AUTH
+        resp = await client.request(method, path, headers=headers, **kwargs)
         error = await error_of(resp)
         assert (resp.status, error["field"]) == (status, field), (method, path, error)
+    rating = {"id": "r-0000001", "sample_id": "s000001-g00-00", "score": "3"}
+    not_json: list[dict[str, Any]] = [
+        {"data": json.dumps(rating), "headers": {**AUTH, "Content-Type": "text/plain"}},
+        {"data": rating},  # a form
+        {"data": json.dumps(rating).encode()},  # no content type
+    ]
+    for kwargs in not_json:
+        resp = await client.post("/api/ratings", **{"headers": AUTH, **kwargs})
+        error = await error_of(resp)
+        assert (resp.status, error["field"]) == (415, "Content-Type"), error
+    assert await daemon.in_store(daemon.store.count) == 0
 
 
 async def test_a_rating_round_trip_stores_once_and_is_announced(
@@ -166,10 +198,18 @@ async def test_a_rating_round_trip_stores_once_and_is_announced(
     pref = {"id": "rating-000002", "chosen_id": "s000001-g00-03", "rejected_id": "s000001-g00-00"}
     assert (await client.post("/api/ratings", json=pref, headers=AUTH)).status == 201
 
-    frames = [json.loads((await ws.receive()).data) for _ in range(4)]
+    frames: list[dict[str, Any]] = []
+    async with asyncio.timeout(30):  # until a status frame carries both (ratings share one)
+        while not (
+            frames and frames[-1]["type"] == "status" and frames[-1]["data"]["ratings"] == 2
+        ):
+            frames.append(json.loads((await ws.receive()).data))
     rated = [f["data"]["id"] for f in frames if f["type"] == "rating"]
     assert rated == ["rating-000001", "rating-000002"]  # each announced once
-    assert [f["id"] for f in frames] == list(range(snapshot["id"] + 1, snapshot["id"] + 5))
+    assert [f["id"] for f in frames] == list(
+        range(snapshot["id"] + 1, snapshot["id"] + 1 + len(frames))
+    )
+    assert len(frames) <= 4
 
     stored = (await (await client.get("/api/ratings", headers=AUTH)).json())["ratings"]
     assert [(r["id"], r.get("score")) for r in stored] == [
@@ -233,8 +273,56 @@ async def test_a_client_that_stops_reading_is_dropped_and_others_keep_up(
         while (msg := await slow.receive()).type is aiohttp.WSMsgType.TEXT:
             pass  # what was already in flight
     assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR)
+    assert slow.close_code == 1013  # a close frame with a reason, not a cut connection
+    assert "reconnect with ?since=" in str(msg.extra)
     assert received > 0
     await fast.close()
+
+
+def test_a_lagging_queue_coalesces_metrics_and_summarises_samples_before_it_drops() -> None:
+    hub = EventHub(dict, queue_limit=8, first_id=1)
+    sub = hub.subscribe(None)  # queued: the snapshot
+    for step in range(1, 101):
+        hub.publish("metrics", {"step": step, "reward/mean": 0.5})
+        for i in range(4):
+            hub.publish("sample", {"id": f"s{step}-{i}", "step": step})
+        hub.publish("status", {"step": step})
+    assert hub.dropped == 0  # behind by 600 frames, yet within its 8
+    assert len(sub.frames) <= 8
+    queued = [json.loads(f.data) for f in sub.frames]
+    assert [f["data"]["step"] for f in queued if f["type"] == "metrics"][-1] == 100
+    assert [f["type"] for f in queued].count("status") == 1
+    skipped = [f["data"] for f in queued if f["type"] == "samples_skipped"]
+    assert skipped
+    assert skipped[-1]["last_step"] == 100
+    ids = [f["id"] for f in queued]
+    assert ids == sorted(ids)  # frame ids still increase
+    for n in range(8):  # frames that cannot be coalesced fill it: then it is dropped
+        hub.publish("log", {"level": "info", "message": str(n)})
+    assert hub.dropped == 1
+
+
+async def test_the_client_reconnects_after_1013_and_misses_nothing(
+    client: TestClient[Any, Any], daemon: Daemon
+) -> None:
+    hub = daemon.hub
+    big = "x" * 256 * 1024
+    got: list[int] = []
+    url = str(client.make_url("")).rstrip("/")
+    async with DaemonClient(url, TOKEN) as api, asyncio.timeout(120):
+        events = api.events()
+        assert (await anext(events)).type == "snapshot"
+        first = hub.publish("log", {"level": "info", "message": "first"})
+        assert (await anext(events)).id == first
+        while not hub.dropped:  # the consumer stalls: the daemon's queue for it fills
+            hub.publish("log", {"level": "info", "message": big})
+            await asyncio.sleep(0)
+        last = hub.publish("log", {"level": "info", "message": "last"})
+        async for event in events:  # what was in flight, then a reconnect from ?since=
+            got.append(event.id)
+            if event.id == last:
+                break
+    assert got == list(range(first + 1, last + 1))  # no gap, no repeat
 
 
 async def test_tls_serves_https_with_the_given_certificate(daemon: Daemon, tmp_path: Path) -> None:
@@ -258,7 +346,7 @@ async def test_tls_serves_https_with_the_given_certificate(daemon: Daemon, tmp_p
     )
     with pytest.raises(ValueError, match="--tls-key"):
         tls_context(cert, None)
-    runner = web.AppRunner(make_app(daemon, TOKEN, tmp_path / "token"))
+    runner = web.AppRunner(make_app(daemon, TOKEN))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=tls_context(cert, key))
     await site.start()

@@ -6,6 +6,7 @@ Used by the TUI, `rlaif bench daemon` and the tests. Every route it calls is des
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from types import TracebackType
@@ -148,21 +149,53 @@ class DaemonClient:
         return dict(await self._request("GET", "/api/config"))
 
     async def events(self, since: int | None = None) -> AsyncIterator[Event]:
-        """Frames of `/api/events`: a `snapshot` first, then live events, until closed."""
-        params = {"since": str(since)} if since is not None else {}
+        """Frames of `/api/events`: a `snapshot` first, then live events, until closed.
+
+        A daemon that closes a lagging client with 1013 (try again later) is reconnected to
+        with `?since=<last id>`, so the frames it missed follow without a gap (or a fresh
+        snapshot if they are gone); up to `RECONNECTS_1013` times in a row."""
+        last, tries = since, 0
+        while True:
+            stream = _Stream(self, last)
+            async for event in stream:
+                last, tries = event.id, 0
+                yield event
+            if stream.close_code != aiohttp.WSCloseCode.TRY_AGAIN_LATER:
+                return
+            if tries >= RECONNECTS_1013:
+                return
+            tries += 1
+            await asyncio.sleep(min(0.25 * 2**tries, 5.0))
+
+
+RECONNECTS_1013 = 5
+"""Reconnections after consecutive 1013 closes with no frame in between."""
+
+
+class _Stream:
+    """One websocket connection of `events`; `close_code` is the daemon's, once it ends."""
+
+    def __init__(self, client: DaemonClient, since: int | None) -> None:
+        self.client, self.since = client, since
+        self.close_code: int | None = None
+
+    async def __aiter__(self) -> AsyncIterator[Event]:
+        c = self.client
+        params = {"since": str(self.since)} if self.since is not None else {}
         try:
-            async with self._http().ws_connect(
-                f"{self.url}/api/events", params=params, headers=self._headers, heartbeat=20
+            async with c._http().ws_connect(
+                f"{c.url}/api/events", params=params, headers=c._headers, heartbeat=20
             ) as ws:
                 async for msg in ws:
                     if msg.type is aiohttp.WSMsgType.TEXT:
                         yield Event.model_validate_json(msg.data)
                     elif msg.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
                         break
+                self.close_code = ws.close_code
         except aiohttp.WSServerHandshakeError as exc:
             raise ApiError(exc.status, _code_for(exc.status), exc.message) from exc
         except aiohttp.ClientConnectionError as exc:
-            raise ApiError(0, "unreachable", f"cannot reach {self.url}: {exc}") from exc
+            raise ApiError(0, "unreachable", f"cannot reach {c.url}: {exc}") from exc
 
 
 def _code_for(status: int) -> str:

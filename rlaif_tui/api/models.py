@@ -14,7 +14,11 @@ EVENT_VERSION = 1
 """Version of the websocket frame format; bumped on any incompatible change."""
 
 RunState = Literal["starting", "running", "paused", "stopping", "stopped", "finished", "failed"]
-EventType = Literal["snapshot", "metrics", "sample", "rating", "status", "log", "error"]
+EventType = Literal[
+    "snapshot", "metrics", "sample", "samples_skipped", "rating", "status", "log", "error"
+]
+"""`samples_skipped` ({count, first_id, last_id, first_step, last_step}) stands for sample
+frames a lagging client was not sent; GET /api/samples has them."""
 ControlAction = Literal["pause", "resume", "checkpoint", "stop"]
 
 
@@ -52,7 +56,7 @@ class Status(_Wire):
 KL_COEF_MAX = 10.0
 KL_TARGET_MAX = 100.0
 TEMPERATURE_MAX = 5.0
-WEIGHT_MAX = 1000.0
+WEIGHT_MAX = 100.0
 
 KlCoef = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 """KL weight beta, finite, >= 0 (the adaptive controller's current value when it is on)."""
@@ -82,18 +86,26 @@ class Settings(_Wire):
     temperature: Temperature
 
 
+_Strict = ConfigDict(extra="forbid", use_attribute_docstrings=True, strict=True)
+SourceName = Annotated[str, Field(min_length=1, max_length=64)]
+
+
 class SettingsPatch(_Wire):
     """Body of `PATCH /api/settings` and `Trainer.apply_settings`: any subset of the settings;
     fields left None are unchanged, sources not named in `reward_weights` keep their weight.
     Every value is finite (NaN and infinities refused) and bounded; `check` adds what depends
-    on the run."""
+    on the run. Strict: a string or `true` is a 422 naming the field, never coerced."""
+
+    model_config = _Strict
 
     kl_coef: Annotated[KlCoef, Field(le=KL_COEF_MAX)] | None = None
     """0 to 10."""
     kl_target: Annotated[KlTarget, Field(le=KL_TARGET_MAX)] | None = None
     """Above 0, at most 100."""
-    reward_weights: dict[str, Annotated[Weight, Field(le=WEIGHT_MAX)]] | None = None
-    """0 to 1000 each."""
+    reward_weights: dict[SourceName, Annotated[Weight, Field(le=WEIGHT_MAX)]] | None = Field(
+        None, max_length=32
+    )
+    """0 to 100 each."""
     temperature: Annotated[Temperature, Field(le=TEMPERATURE_MAX)] | None = None
     """Above 0, at most 5."""
 
@@ -126,11 +138,13 @@ class RatingIn(_Wire):
     `id` is chosen by the client (a UUID): posting the same rating twice stores it once.
     """
 
+    model_config = _Strict  # `true` is not a 1-star score, nor "3" a 3
+
     id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
-    sample_id: str | None = None
+    sample_id: str | None = Field(None, max_length=200)
     score: int | None = Field(None, ge=1, le=5)
-    chosen_id: str | None = None
-    rejected_id: str | None = None
+    chosen_id: str | None = Field(None, max_length=200)
+    rejected_id: str | None = Field(None, max_length=200)
     comment: str = Field("", max_length=4000)
     rater: str = Field("anonymous", min_length=1, max_length=100)
     confirm_flags: list[Annotated[str, Field(pattern=r"^[a-z_:]{1,64}$")]] = Field(
@@ -164,6 +178,8 @@ class RatingIn(_Wire):
 class Rating(RatingIn):
     """A stored rating, as the daemon returns it; the trainer takes `RatingIn` or `Rating` as
     they are (no conversion: a preference keeps `chosen_id`)."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     created_at: float
     step: int

@@ -1,13 +1,16 @@
 """`rlaif bench daemon`: what serving costs training, and how fast events reach clients.
 
-The same seeded run is trained several times in this process by an in-process daemon on
-127.0.0.1, without clients (the baseline) and with `clients` websocket clients following
-`/api/events`, `slow` clients that connect and never read, and ratings posted at `rate` per
-second. Reported: the change in median step time, p50/p99 event latency (from the hub
-publishing a frame to a client receiving it; both clocks are this process's), p50/p99 rating
-acknowledgement time, and how many clients were dropped for not keeping up. The clients run
-in a separate process (`bench.daemon_clients`), as a remote TUI would; frame times compare
-across the two processes because both read the system-wide monotonic clock.
+One seeded run (the quickstart model: seconds per step) trains in this process under an
+in-process daemon on 127.0.0.1, through alternating arms of `arm_s` seconds each: A without
+clients, B with `clients` websocket readers spread over `processes` client processes
+(`bench.daemon_clients`, as remote TUIs would be) and ratings posted at `rate` per second.
+Arms run A B B A (repeated `pairs // 2` times), so drift in the machine's other load hits
+both sides alike. A step counts for an arm only if it started and ended inside it.
+
+Reported: the median step time of each side and their ratio, p50/p99 event latency (hub
+publish to client receive; both read the system-wide monotonic clock), p50/p99 rating
+acknowledgement, clients the daemon dropped, the daemon's RSS growth from the end of the
+first arm to the end of the last, CPU shares, and the load average before and after.
 """
 
 from __future__ import annotations
@@ -26,51 +29,62 @@ from typing import Any
 
 from rlaif_tui.config.train import TrainConfig
 
+WARMUP_STEPS = 2
+"""Steps trained before the first arm (first forward passes, sandbox lanes, allocator)."""
+
 
 @dataclass
-class Phase:
+class Side:
     step_s: list[float] = field(default_factory=list)
     latencies_s: list[float] = field(default_factory=list)
     rating_ack_s: list[float] = field(default_factory=list)
-    ratings_sent: int = 0
     ratings_failed: int = 0
     frames: int = 0
     dropped: int = 0
-    dropped_following: int = 0
-    """Dropped clients among those that read (the slow ones are meant to be dropped)."""
     cpu_s: float = 0.0
-    """CPU time of the daemon's process (training + serving) while it trained."""
     client_cpu_s: float = 0.0
-    """CPU time of the clients' process."""
     wall_s: float = 0.0
+    arm_s: float = 0.0
+    """Wall time of the arms (time.time), and the steps' worth trained in them."""
+    step_share: float = 0.0
 
 
 @dataclass
 class Report:
     config: str
-    steps: int
     clients: int
-    slow_clients: int
+    processes: int
     ratings_per_s: float
+    arm_s: float
+    arms: str
     queue_limit: int
-    rounds: int
+    baseline_steps: int
+    loaded_steps: int
     baseline_step_s: float
     loaded_step_s: float
     step_time_change: float
+    """Of the median step time, over steps that fit inside an arm (few if steps are long)."""
+    baseline_mean_step_s: float
+    """Arm time per step's worth trained in it (every step counted by its share in an arm)."""
+    loaded_mean_step_s: float
+    mean_step_time_change: float
     event_latency_p50_ms: float
     event_latency_p99_ms: float
     rating_ack_p50_ms: float
     rating_ack_p99_ms: float
-    frames_delivered: int
+    frames_sampled: int
+    """Frames whose latency was measured (every `SAMPLE_EVERY`-th id, all clients)."""
     ratings_acked: int
     ratings_failed: int
-    dropped_slow_clients: int
-    dropped_following_clients: int
+    clients_dropped: int
+    frames_coalesced: int
+    rss_growth_mb: float
     baseline_daemon_cpu_share: float
     """CPU seconds of the daemon process per wall second, without clients (2.0 = two cores)."""
     loaded_daemon_cpu_share: float
     loaded_clients_cpu_share: float
-    """CPU seconds of the clients' process per wall second of the loaded runs."""
+    load_before: list[float]
+    load_after: list[float]
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -80,82 +94,41 @@ def _quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _median_step(points: list[dict[str, Any]]) -> list[float]:
-    # step 1 carries one-off warm-up (first forward passes, sandbox lanes); leave it out
-    return [float(p["time/step_s"]) for p in points if p.get("step", 0) > 1]
-
-
-async def _run_phase(
-    cfg: TrainConfig, run_dir: Path, load: tuple[int, int, float] | None, queue_limit: int
-) -> Phase:
-    from rlaif_tui.daemon.auth import new_token
-    from rlaif_tui.daemon.main import Options, start
-
-    token = new_token()
-    await asyncio.to_thread(run_dir.mkdir, parents=True)
-    options = Options(port=0, paused=True, queue_limit=queue_limit)
-    running = await start(cfg, run_dir, False, options, token)
-    published: dict[int, float] = {}
-    running.hub.on_publish = lambda frame_id, _type: published.__setitem__(
-        frame_id, time.perf_counter()
-    )
-    clients: asyncio.subprocess.Process | None = None
-    result: dict[str, Any] = {}
-    phase = Phase()
-    try:
-        if load is not None:
-            clients = await _start_clients(running.url, token, *load)
-        cpu0, wall0 = _cpu_s(), time.perf_counter()
-        running.runner.resume()
-        while True:  # bounded by the run's steps
-            if running.runner.state in ("finished", "failed"):
-                break
-            await asyncio.sleep(0.2)
-        phase.cpu_s, phase.wall_s = _cpu_s() - cpu0, time.perf_counter() - wall0
-        if running.runner.failed:
-            raise RuntimeError(running.runner.failed)
-        await asyncio.sleep(0.5)  # frames in flight reach the clients
-    finally:
-        if clients is not None:
-            result = await _stop_clients(clients)
-        phase.dropped = running.hub.dropped
-        phase.step_s = _median_step(running.runner.metrics)
-        await running.close()
-    if result:
-        received = result["received"]
-        phase.latencies_s = [t - published[i] for i, t in received if i in published]
-        phase.frames = len(received)
-        phase.rating_ack_s = result["rating_ack_s"]
-        phase.ratings_sent, phase.ratings_failed = result["sent"], result["failed"]
-        phase.dropped_following = result["closed_followers"]
-        phase.client_cpu_s = result["cpu_s"]
-    return phase
-
-
 def _cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
 
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def arm_order(pairs: int) -> list[bool]:
+    """True for a loaded arm: A B B A A B B A ... (`pairs` A/B pairs)."""
+    return [(i % 4) in (1, 2) for i in range(2 * pairs)]
+
+
 async def _start_clients(
-    url: str, token: str, followers: int, slow: int, rate: float
+    url: str, token: str, followers: int, rate: float
 ) -> asyncio.subprocess.Process:
-    """The load in its own process (`bench.daemon_clients`), as remote clients would be; it
-    says `ready` once every websocket is connected."""
+    """One client process; it says `ready` once every websocket is connected."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "rlaif_tui.bench.daemon_clients",
         url,
         str(followers),
-        str(slow),
+        "0",
         str(rate),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         env={**os.environ, "RLAIF_TOKEN": token},
     )
     assert proc.stdout is not None
-    line = await asyncio.wait_for(proc.stdout.readline(), 180)
+    line = await asyncio.wait_for(proc.stdout.readline(), 300)
     if line.strip() != b"ready":
         proc.kill()
         raise RuntimeError(f"the bench clients did not start: {line!r}")
@@ -167,96 +140,209 @@ async def _stop_clients(proc: asyncio.subprocess.Process) -> dict[str, Any]:
     assert proc.stdin is not None
     assert proc.stdout is not None
     proc.stdin.close()
-    out = await asyncio.wait_for(proc.stdout.read(), 120)
+    out = await asyncio.wait_for(proc.stdout.read(), 300)
     await asyncio.wait_for(proc.wait(), 60)
     report: dict[str, Any] = json.loads(out)
     return report
+
+
+def _steps_within(points: list[dict[str, Any]], t0: float, t1: float) -> list[float]:
+    """Step times of the steps that started and ended in [t0, t1] (wall clock)."""
+    out = []
+    for p in points:
+        end, took = float(p.get("time", 0.0)), float(p.get("time/step_s", 0.0))
+        if t0 <= end - took and end <= t1:
+            out.append(took)
+    return out
+
+
+def _step_share(points: list[dict[str, Any]], t0: float, t1: float) -> float:
+    """How many steps' worth of training ran in [t0, t1]: each step counts by the share of
+    its duration inside the window (steps run back to back, so window / this is the mean
+    step time even when steps are not much shorter than the window)."""
+    total = 0.0
+    for p in points:
+        end, took = float(p.get("time", 0.0)), float(p.get("time/step_s", 0.0))
+        if took > 0:
+            total += max(0.0, min(end, t1) - max(end - took, t0)) / took
+    return total
+
+
+async def _bench(
+    cfg: TrainConfig,
+    run_dir: Path,
+    *,
+    clients: int,
+    processes: int,
+    rate: float,
+    arm_s: float,
+    pairs: int,
+    queue_limit: int,
+) -> tuple[Side, Side, float, int]:
+    from rlaif_tui.daemon.auth import new_token
+    from rlaif_tui.daemon.main import Options, start
+
+    token = new_token()
+    await asyncio.to_thread(run_dir.mkdir, parents=True)
+    options = Options(
+        port=0, paused=True, queue_limit=queue_limit, max_connections_per_ip=clients + 64
+    )
+    running = await start(cfg, run_dir, False, options, token)
+    published: dict[int, float] = {}
+    running.hub.on_publish = lambda frame_id, _type: published.__setitem__(
+        frame_id, time.perf_counter()
+    )
+    base, loaded = Side(), Side()
+    windows: list[tuple[Side, float, float]] = []
+    rss_first = rss_last = float("nan")
+    try:
+        running.runner.resume()
+        while running.runner.step < WARMUP_STEPS:  # bounded by the run's steps
+            if running.runner.failed or running.runner.state == "finished":
+                raise RuntimeError(running.runner.failed or "the run ended during warm-up")
+            await asyncio.sleep(0.2)
+        for i, with_load in enumerate(arm_order(pairs)):
+            side = loaded if with_load else base
+            procs = []
+            if with_load:
+                shares = [
+                    clients // processes + (k < clients % processes) for k in range(processes)
+                ]
+                procs = [
+                    await _start_clients(running.url, token, n, rate if k == 0 else 0.0)
+                    for k, n in enumerate(shares)
+                ]
+            dropped0, cpu0 = running.hub.dropped, _cpu_s()
+            t0, w0 = time.time(), time.perf_counter()
+            await asyncio.sleep(arm_s)
+            t1 = time.time()
+            side.wall_s += time.perf_counter() - w0
+            side.cpu_s += _cpu_s() - cpu0
+            side.dropped += running.hub.dropped - dropped0
+            for proc in procs:
+                got = await _stop_clients(proc)
+                side.latencies_s += [t - published[f] for f, t in got["received"] if f in published]
+                side.frames += len(got["received"])
+                side.rating_ack_s += got["rating_ack_s"]
+                side.ratings_failed += got["failed"]
+                side.client_cpu_s += got["cpu_s"]
+            windows.append((side, t0, t1))
+            if running.runner.failed:
+                raise RuntimeError(running.runner.failed)
+            if i == 0:
+                rss_first = _rss_mb()
+        rss_last = _rss_mb()
+        coalesced = running.hub.coalesced
+        last = running.runner.step + 1  # the step in progress ends, so its share counts
+        async with asyncio.timeout(600):
+            while running.runner.step < last:
+                if running.runner.failed:
+                    raise RuntimeError(running.runner.failed)
+                await asyncio.sleep(0.2)
+        for side, t0, t1 in windows:
+            side.step_s += _steps_within(running.runner.metrics, t0, t1)
+            side.arm_s += t1 - t0
+            side.step_share += _step_share(running.runner.metrics, t0, t1)
+    finally:
+        await running.close()
+    return base, loaded, rss_last - rss_first, coalesced
 
 
 def run_bench(
     cfg: TrainConfig,
     config_name: str,
     *,
-    clients: int = 50,
-    slow: int = 2,
-    rate: float = 20.0,
-    queue_limit: int = 64,
-    rounds: int = 2,
+    clients: int = 200,
+    processes: int = 4,
+    rate: float = 50.0,
+    arm_s: float = 60.0,
+    pairs: int = 2,
+    queue_limit: int = 256,
 ) -> Report:
-    """Runs of `cfg` (each bounded by `cfg.run.steps`) without and with the load, in the
-    order AB BA AB ... so drift in the machine's other load hits both sides alike."""
-    base, loaded = Phase(), Phase()
+    """Train `cfg` through `2 * pairs` arms of `arm_s` seconds, A B B A ... (see the module)."""
+    load_before = list(os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="rlaif-bench-daemon-") as tmp:
-        for r in range(rounds):
-            for with_load in (False, True) if r % 2 == 0 else (True, False):
-                load = (clients, slow, rate) if with_load else None
-                run_dir = Path(tmp) / f"{r}-{'loaded' if with_load else 'baseline'}"
-                got = asyncio.run(_run_phase(cfg, run_dir, load, queue_limit))
-                _pool(loaded if with_load else base, got)
-    b, ld = statistics.median(base.step_s), statistics.median(loaded.step_s)
+        base, loaded, rss_growth, coalesced = asyncio.run(
+            _bench(
+                cfg,
+                Path(tmp) / "run",
+                clients=clients,
+                processes=max(1, min(processes, clients)),
+                rate=rate,
+                arm_s=arm_s,
+                pairs=pairs,
+                queue_limit=queue_limit,
+            )
+        )
+    # NaN if no step fitted inside an arm (--arm-seconds shorter than a few step times)
+    b = statistics.median(base.step_s) if base.step_s else float("nan")
+    ld = statistics.median(loaded.step_s) if loaded.step_s else float("nan")
     ms = 1000.0
     return Report(
         config=config_name,
-        steps=cfg.run.steps,
         clients=clients,
-        slow_clients=slow,
+        processes=processes,
         ratings_per_s=rate,
+        arm_s=arm_s,
+        arms="".join("B" if x else "A" for x in arm_order(pairs)),
         queue_limit=queue_limit,
-        rounds=rounds,
+        baseline_steps=len(base.step_s),
+        loaded_steps=len(loaded.step_s),
         baseline_step_s=b,
         loaded_step_s=ld,
         step_time_change=ld / b - 1.0,
+        baseline_mean_step_s=base.arm_s / base.step_share,
+        loaded_mean_step_s=loaded.arm_s / loaded.step_share,
+        mean_step_time_change=(loaded.arm_s / loaded.step_share) / (base.arm_s / base.step_share)
+        - 1.0,
         event_latency_p50_ms=_quantile(loaded.latencies_s, 0.50) * ms,
         event_latency_p99_ms=_quantile(loaded.latencies_s, 0.99) * ms,
         rating_ack_p50_ms=_quantile(loaded.rating_ack_s, 0.50) * ms,
         rating_ack_p99_ms=_quantile(loaded.rating_ack_s, 0.99) * ms,
-        frames_delivered=loaded.frames,
+        frames_sampled=loaded.frames,
         ratings_acked=len(loaded.rating_ack_s),
         ratings_failed=loaded.ratings_failed,
-        dropped_slow_clients=loaded.dropped - loaded.dropped_following,
-        dropped_following_clients=loaded.dropped_following,
+        clients_dropped=loaded.dropped,
+        frames_coalesced=coalesced,
+        rss_growth_mb=rss_growth,
         baseline_daemon_cpu_share=base.cpu_s / base.wall_s,
         loaded_daemon_cpu_share=loaded.cpu_s / loaded.wall_s,
         loaded_clients_cpu_share=loaded.client_cpu_s / loaded.wall_s,
+        load_before=load_before,
+        load_after=list(os.getloadavg()),
     )
-
-
-def _pool(into: Phase, got: Phase) -> None:
-    into.step_s += got.step_s
-    into.latencies_s += got.latencies_s
-    into.rating_ack_s += got.rating_ack_s
-    into.ratings_sent += got.ratings_sent
-    into.ratings_failed += got.ratings_failed
-    into.frames += got.frames
-    into.dropped += got.dropped
-    into.dropped_following += got.dropped_following
-    into.cpu_s += got.cpu_s
-    into.client_cpu_s += got.client_cpu_s
-    into.wall_s += got.wall_s
 
 
 def format_report(r: Report) -> str:
     return "\n".join(
         [
-            f"rlaif bench daemon: {r.config}, {r.rounds} x 2 runs of {r.steps} steps "
-            "(step 1 left out), "
-            f"{r.clients} websocket clients + {r.slow_clients} that never read, "
-            f"{r.ratings_per_s:g} ratings/s, client queue limit {r.queue_limit}",
-            f"  median step time   {r.baseline_step_s:.3f} s without clients, "
-            f"{r.loaded_step_s:.3f} s with them: {r.step_time_change:+.1%}",
+            f"rlaif bench daemon: {r.config}, arms {r.arms} of {r.arm_s:g} s; B = {r.clients} "
+            f"websocket clients in {r.processes} processes + {r.ratings_per_s:g} ratings/s; "
+            f"client queue limit {r.queue_limit}",
+            f"  median step time   {r.baseline_step_s:.3f} s without clients "
+            f"({r.baseline_steps} steps), {r.loaded_step_s:.3f} s with them "
+            f"({r.loaded_steps} steps): {r.step_time_change:+.1%}",
+            f"  mean step time     {r.baseline_mean_step_s:.3f} s without clients, "
+            f"{r.loaded_mean_step_s:.3f} s with them: {r.mean_step_time_change:+.1%} "
+            "(arm time / steps' worth trained in it)",
             f"  event latency      p50 {r.event_latency_p50_ms:.1f} ms, "
-            f"p99 {r.event_latency_p99_ms:.1f} ms ({r.frames_delivered} frames delivered)",
+            f"p99 {r.event_latency_p99_ms:.1f} ms ({r.frames_sampled} frames sampled)",
             f"  rating ack         p50 {r.rating_ack_p50_ms:.1f} ms, "
             f"p99 {r.rating_ack_p99_ms:.1f} ms ({r.ratings_acked} acked, "
             f"{r.ratings_failed} failed)",
+            f"  clients dropped    {r.clients_dropped} ({r.frames_coalesced} frames coalesced)",
+            f"  daemon RSS growth  {r.rss_growth_mb:+.1f} MB (end of first arm to end of last)",
             f"  CPU (cores busy)   daemon {r.baseline_daemon_cpu_share:.2f} without clients, "
-            f"{r.loaded_daemon_cpu_share:.2f} with them; the clients' process "
+            f"{r.loaded_daemon_cpu_share:.2f} with them; client processes "
             f"{r.loaded_clients_cpu_share:.2f} (of {os.cpu_count()} cores, shared)",
-            f"  dropped clients    {r.dropped_slow_clients} of {r.slow_clients * r.rounds} "
-            f"silent, {r.dropped_following_clients} of {r.clients * r.rounds} reading",
+            f"  load average       {' '.join(f'{x:.2f}' for x in r.load_before)} before, "
+            f"{' '.join(f'{x:.2f}' for x in r.load_after)} after",
         ]
     )
 
 
 def json_line(r: Report) -> str:
-    return json.dumps({"bench": "daemon", **asdict(r)})
+    """One JSON line; a figure that could not be measured (NaN) is null."""
+    from rlaif_tui.daemon.jsonout import dumps
+
+    return dumps({"bench": "daemon", **asdict(r)})

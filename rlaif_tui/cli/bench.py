@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 SMOKE = Path(__file__).resolve().parent.parent.parent / "configs" / "smoke.yaml"
+QUICKSTART_CONFIG = SMOKE.with_name("quickstart.yaml")
 
 app = typer.Typer(
     help="Benchmarks that print measured ratios against baselines run alongside.",
@@ -65,26 +66,43 @@ def bench_train(
 
 @app.command("daemon")
 def bench_daemon(
-    config: Annotated[Path, typer.Option("--config", "-c", help="Training config (YAML).")] = SMOKE,
-    steps: int = typer.Option(8, "--steps", min=3, help="Steps per run (run.steps)."),
-    clients: int = typer.Option(50, "--clients", min=1, help="Websocket clients that read."),
-    slow: int = typer.Option(2, "--slow", min=0, help="Clients that connect and never read."),
-    rate: float = typer.Option(20.0, "--rate", min=0.0, help="Ratings posted per second."),
+    config: Annotated[
+        Path, typer.Option("--config", "-c", help="Training config (YAML).")
+    ] = QUICKSTART_CONFIG,
+    clients: int = typer.Option(200, "--clients", min=1, help="Websocket clients that read."),
+    processes: int = typer.Option(4, "--processes", min=1, help="Processes the clients run in."),
+    rate: float = typer.Option(50.0, "--rate", min=0.0, help="Ratings posted per second."),
+    arm_seconds: float = typer.Option(60.0, "--arm-seconds", min=5.0, help="Length of an arm."),
+    pairs: int = typer.Option(
+        2, "--pairs", min=1, help="A/B pairs of arms, in the order A B B A A B ..."
+    ),
     queue_limit: int = typer.Option(
-        64, "--queue-limit", min=1, help="Frames a client may fall behind before it is dropped."
+        256, "--queue-limit", min=2, help="Frames a client may fall behind before it is dropped."
     ),
-    rounds: int = typer.Option(
-        2, "--rounds", min=1, help="Pairs of runs (without, with load), alternating order."
-    ),
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a config value, e.g. --set rollout.group_size=4."),
+    ] = None,
     as_json: bool = typer.Option(False, "--json", help="End with one JSON line of the results."),
 ) -> None:
-    """Training under an in-process daemon: no clients vs 50 clients + 20 ratings/s."""
+    """Training under an in-process daemon, arms without clients vs 200 clients + 50 ratings/s.
+
+    The quickstart model without its warm start (the warm start changes what is generated,
+    not what a step costs), no evaluation and no checkpoints, so steps differ only by load."""
     from rlaif_tui.bench.daemon import format_report, json_line, run_bench
-    from rlaif_tui.config import ConfigError, load_config
+    from rlaif_tui.config import ConfigError, load_config, parse_overrides
     from rlaif_tui.config.train import TrainConfig
 
+    values: dict[str, Any] = {
+        "run.steps": 100_000,  # the arms decide how long it trains
+        "run.checkpoint_every": 0,
+        "run.save_final": False,
+        "eval.every": 0,
+        "model.warm_start.steps": 0,
+    }
     try:
-        cfg = load_config(config, TrainConfig, {"run.steps": steps, "run.checkpoint_every": 0})
+        values.update(parse_overrides(overrides or []))
+        cfg = load_config(config, TrainConfig, values)
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -92,10 +110,11 @@ def bench_daemon(
         cfg,
         config.name,
         clients=clients,
-        slow=slow,
+        processes=processes,
         rate=rate,
+        arm_s=arm_seconds,
+        pairs=pairs,
         queue_limit=queue_limit,
-        rounds=rounds,
     )
     typer.echo(format_report(report))
     if as_json:

@@ -49,6 +49,29 @@ def daemon_command(
     paused: Annotated[
         bool, typer.Option("--paused", help="Start with training paused (resume via the API).")
     ] = False,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allowed-host",
+            help="A host name clients may use besides loopback names (repeatable; * for any).",
+        ),
+    ] = None,
+    request_timeout: Annotated[
+        float,
+        typer.Option(
+            "--request-timeout",
+            min=0.5,
+            help="Seconds a request's headers or body may take, and an idle connection stays.",
+        ),
+    ] = 10.0,
+    max_connections_per_ip: Annotated[
+        int,
+        typer.Option(
+            "--max-connections-per-ip",
+            min=1,
+            help="Open connections (websockets included) one peer address may hold.",
+        ),
+    ] = 256,
 ) -> None:
     """Serve a training run: status, metrics, samples, ratings, control, live events.
 
@@ -89,13 +112,22 @@ def daemon_command(
         typer.echo(f"error: --resume {resume}: no such run directory", err=True)
         raise typer.Exit(2)
     from rlaif_tui.daemon.main import Options, serve
+    from rlaif_tui.train.run_dir import RunDirBusy
 
     options = Options(
-        host=host, port=port, token=given, tls_cert=tls_cert, tls_key=tls_key, paused=paused
+        host=host,
+        port=port,
+        token=given,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        paused=paused,
+        allowed_hosts=tuple(allowed_host or ()),
+        request_timeout_s=request_timeout,
+        max_connections_per_ip=max_connections_per_ip,
     )
     try:
         code = serve(cfg, target, resume is not None, options)
-    except ValueError as exc:
+    except (ValueError, RunDirBusy) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     raise typer.Exit(code)

@@ -1,6 +1,11 @@
-"""The bearer token: one per run, in `<run>/token` (mode 0600), compared in constant time.
+"""The bearer token: one per run, in `<run>/token` (mode 0600), compared in constant time;
+and the Host/Origin allow-list in front of it.
 
-Everything under `/api/` needs `Authorization: Bearer <token>` except `GET /api/health`.
+Everything under `/api/` needs `Authorization: Bearer <token>` except `GET /api/health`. A 401
+says how to authenticate but nothing about the server's files. Every request's `Host` (and
+`Origin`, when a browser sends one) must name an allowed host: loopback names by default, the
+bound address, and what `--allowed-host` adds; so a web page that rebinds its DNS name to
+127.0.0.1 cannot talk to the daemon (Jupyter's and MLflow's defence).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import ipaddress
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -71,7 +77,53 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def require_token(token: str, token_path: Path) -> Middleware:
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def allowed_hosts(bind_host: str, extra: tuple[str, ...] = ()) -> frozenset[str]:
+    """Loopback names, the bound address (unless it is a wildcard) and `extra` (lower case);
+    `*` in `extra` allows any host."""
+    names = set(LOOPBACK_NAMES) | {h.strip().lower().strip("[]") for h in extra}
+    if bind_host not in ("0.0.0.0", "::", ""):
+        names.add(bind_host.lower().strip("[]"))
+    return frozenset(names)
+
+
+def _hostname(value: str) -> str | None:
+    """The host name of a `Host` header (`name:port`, `[::1]:port`) or an `Origin` URL."""
+    try:
+        parts = urlsplit(value if "://" in value else f"//{value}")
+        return parts.hostname  # lower case, without brackets or port
+    except ValueError:
+        return None
+
+
+def require_allowed_host(allowed: frozenset[str]) -> Middleware:
+    """Middleware: 403 unless `Host` (and `Origin`, if sent) names an allowed host."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if "*" in allowed:
+            return await handler(request)
+        for header in ("Host", "Origin"):
+            value = request.headers.get(header)
+            if value is None and header == "Origin":
+                continue
+            name = _hostname(value or "")
+            if name not in allowed:
+                return error_response(
+                    403,
+                    "forbidden_host",
+                    f"{header} {(value or '')[:100]!r} is not an allowed host; the daemon "
+                    "answers loopback names and hosts given with --allowed-host",
+                    header,
+                )
+        return await handler(request)
+
+    return middleware
+
+
+def require_token(token: str) -> Middleware:
     """Middleware: 401 with a JSON error unless the request carries `token`."""
     expected = token.encode()
 
@@ -85,8 +137,8 @@ def require_token(token: str, token_path: Path) -> Middleware:
             return error_response(
                 401,
                 "unauthorized",
-                f"{what} bearer token: send `Authorization: Bearer <token>` with the token "
-                f"in {token_path}",
+                f"{what} bearer token: send `Authorization: Bearer <token>` with the run's "
+                "token (the file `token` in the run directory)",
                 "Authorization",
                 **{"WWW-Authenticate": 'Bearer realm="rlaif"'},
             )

@@ -1,8 +1,12 @@
 """The event hub behind `/api/events`: numbered frames, fanned out to bounded per-client queues.
 
-Publishing never waits for a client: a frame is serialised once and put on every queue without
-blocking; a client whose queue is full has stopped reading and is dropped (its connection is
-closed), so a slow client never slows training (Home Assistant's websocket_api does the same).
+Publishing never waits for a client. Each frame is encoded once (UTF-8 bytes) and the same
+bytes go to every client's queue. A client that falls behind first gets less, not later:
+once its queue is half full, a new `status` or `metrics` frame replaces the queued one of its
+kind (the latest wins) and `sample` frames are counted into one `samples_skipped` summary
+(GET /api/samples has them). Only a client whose queue still fills up (it stopped reading)
+is dropped: closed with 1013 and a reason, after which it reconnects with `?since=`.
+
 Recent frames are kept so a client that reconnects with `?since=ID` gets exactly what it
 missed; a client that is new, or too far behind, gets a `snapshot` first.
 
@@ -14,22 +18,120 @@ Everything here runs on the event loop's thread.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from rlaif_tui.api.models import EVENT_VERSION, EventType
+from rlaif_tui.daemon.jsonout import dumps
+
+LATEST_WINS = frozenset({"status", "metrics"})
+"""Frame types of which a lagging client gets only the newest queued one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    id: int
+    type: str
+    data: bytes
+    """The encoded frame, shared by every client's queue."""
+
+
+def encode(frame_id: int, type_: EventType, data: dict[str, Any]) -> Frame:
+    text = dumps({"v": EVENT_VERSION, "id": frame_id, "type": type_, "data": data})
+    return Frame(frame_id, type_, text.encode())
+
+
+@dataclass(slots=True)
+class SkippedSamples:
+    """`sample` frames a lagging client was not sent, as one summary."""
+
+    count: int = 0
+    first_id: int = 0
+    last_id: int = 0
+    first_step: int | None = None
+    last_step: int | None = None
+
+    def add(self, frame_id: int, record: dict[str, Any]) -> None:
+        step = record.get("step")
+        if self.count == 0:
+            self.first_id, self.first_step = frame_id, step
+        self.count += 1
+        self.last_id, self.last_step = frame_id, step
+
+    def frame(self) -> Frame:
+        data = {
+            "count": self.count,
+            "first_id": self.first_id,
+            "last_id": self.last_id,
+            "first_step": self.first_step,
+            "last_step": self.last_step,
+        }
+        return encode(self.last_id, "samples_skipped", data)
 
 
 class Subscriber:
-    """One websocket client's queue of serialised frames."""
+    """One websocket client's queue of encoded frames, coalescing when half full."""
 
     def __init__(self, limit: int, on_drop: Callable[[], None] | None = None) -> None:
-        self.queue: asyncio.Queue[str] = asyncio.Queue(limit)
+        self.limit = limit
+        self.soft = max(1, limit // 2)
+        self.frames: deque[Frame] = deque()
         self.on_drop = on_drop
         self.dropped = False
+        self.coalesced = 0
+        """Frames replaced or summarised for this client."""
+        self.skipped: SkippedSamples | None = None
+        self._queued_summary: tuple[SkippedSamples, Frame] | None = None
+        self._ready = asyncio.Event()
+
+    def offer(self, frame: Frame, record: dict[str, Any] | None = None) -> bool:
+        """Queue `frame` (coalescing if behind); False if the queue is full."""
+        if len(self.frames) >= self.soft:
+            if frame.type == "sample" and record is not None:
+                self.skipped = self.skipped or SkippedSamples()
+                self.skipped.add(frame.id, record)
+                self.coalesced += 1
+                return True
+            if frame.type in LATEST_WINS:
+                for i in range(len(self.frames) - 1, -1, -1):
+                    if self.frames[i].type == frame.type:
+                        del self.frames[i]
+                        self.coalesced += 1
+                        break
+        if len(self.frames) >= self.limit:
+            return False
+        self._flush_skipped()
+        self.frames.append(frame)
+        self._ready.set()
+        return True
+
+    def _flush_skipped(self) -> None:
+        """Queue the pending summary, merged with one still queued (one summary at most)."""
+        if self.skipped is None:
+            return
+        queued = self._queued_summary
+        if queued is not None and queued[1] in self.frames:
+            self.frames.remove(queued[1])
+            earlier = queued[0]
+            self.skipped.count += earlier.count
+            self.skipped.first_id, self.skipped.first_step = earlier.first_id, earlier.first_step
+        frame = self.skipped.frame()  # its id: the last skipped sample's
+        self.frames.append(frame)
+        self._queued_summary = (self.skipped, frame)
+        self.skipped = None
+
+    async def get(self) -> Frame:
+        """The next frame to send (waits for one)."""
+        while not self.frames:
+            if self.skipped is not None:
+                self._flush_skipped()
+                break
+            self._ready.clear()
+            await self._ready.wait()
+        return self.frames.popleft()
 
 
 class EventHub:
@@ -44,28 +146,26 @@ class EventHub:
         self.snapshot = snapshot
         self.queue_limit = queue_limit
         self.last_id = int(time.time() * 1000) * 1000 if first_id is None else first_id - 1
-        self._recent: deque[tuple[int, str]] = deque(maxlen=replay)
+        self._recent: deque[Frame] = deque(maxlen=replay)
         self.subscribers: set[Subscriber] = set()
         self.dropped = 0
         """Clients dropped for not keeping up."""
+        self.coalesced = 0
+        """Frames replaced or summarised for lagging clients (all clients, all time)."""
         self.on_publish: Callable[[int, str], None] | None = None
         """Called with (id, type) as a frame is published (benchmarks time delivery)."""
 
-    @staticmethod
-    def frame(frame_id: int, type_: EventType, data: dict[str, Any]) -> str:
-        return json.dumps({"v": EVENT_VERSION, "id": frame_id, "type": type_, "data": data})
-
     def publish(self, type_: EventType, data: dict[str, Any]) -> int:
         self.last_id += 1
-        text = self.frame(self.last_id, type_, data)
-        self._recent.append((self.last_id, text))
+        frame = encode(self.last_id, type_, data)
+        self._recent.append(frame)
         if self.on_publish is not None:
             self.on_publish(self.last_id, type_)
         for sub in list(self.subscribers):
-            try:
-                sub.queue.put_nowait(text)
-            except asyncio.QueueFull:
+            before = sub.coalesced
+            if not sub.offer(frame, data):
                 self.drop(sub)
+            self.coalesced += sub.coalesced - before
         return self.last_id
 
     def subscribe(self, since: int | None, on_drop: Callable[[], None] | None = None) -> Subscriber:
@@ -74,8 +174,8 @@ class EventHub:
         missed = self._missed(since)
         first = missed if missed is not None else [self._snapshot_frame()]
         sub = Subscriber(self.queue_limit + len(first), on_drop)
-        for text in first:
-            sub.queue.put_nowait(text)
+        sub.soft = max(sub.soft, len(first) + self.queue_limit // 2)
+        sub.frames.extend(first)
         self.subscribers.add(sub)
         return sub
 
@@ -91,14 +191,14 @@ class EventHub:
         if sub.on_drop is not None:
             sub.on_drop()
 
-    def _missed(self, since: int | None) -> list[str] | None:
+    def _missed(self, since: int | None) -> list[Frame] | None:
         if since is None or since > self.last_id:
             return None
         if since == self.last_id:
             return []
-        if not self._recent or self._recent[0][0] > since + 1:
+        if not self._recent or self._recent[0].id > since + 1:
             return None  # some of what it missed is gone
-        return [text for frame_id, text in self._recent if frame_id > since]
+        return [frame for frame in self._recent if frame.id > since]
 
-    def _snapshot_frame(self) -> str:
-        return self.frame(self.last_id, "snapshot", self.snapshot())
+    def _snapshot_frame(self) -> Frame:
+        return encode(self.last_id, "snapshot", self.snapshot())

@@ -22,11 +22,19 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from rlaif_tui.config.train import TrainConfig
-from rlaif_tui.daemon.auth import new_token, write_token
+from rlaif_tui.daemon.auth import allowed_hosts, new_token, write_token
+from rlaif_tui.daemon.errors import body_timeout_key
+from rlaif_tui.daemon.guard import (
+    LINGER_S,
+    MAX_CONNECTIONS_PER_IP,
+    REQUEST_TIMEOUT_S,
+    CappedSite,
+)
 from rlaif_tui.daemon.hub import EventHub
 from rlaif_tui.daemon.runner import Runner
 from rlaif_tui.daemon.server import Daemon, close_sockets, make_app
 from rlaif_tui.daemon.store import RatingsStore
+from rlaif_tui.train.run_dir import RunLock
 
 if TYPE_CHECKING:
     from rlaif_tui.train.trainer import Hooks, Trainer
@@ -46,6 +54,11 @@ class Options:
     """Start with training paused (resume through the API)."""
     queue_limit: int = 256
     """Frames a websocket client may fall behind before it is dropped."""
+    request_timeout_s: float = REQUEST_TIMEOUT_S
+    """Bound on a request's headers, its body, and an idle keep-alive connection."""
+    max_connections_per_ip: int = MAX_CONNECTIONS_PER_IP
+    allowed_hosts: tuple[str, ...] = ()
+    """Host names besides loopback that `Host`/`Origin` may carry (`--allowed-host`)."""
 
 
 def run_token(run_dir: Path, given: str | None, resume: bool) -> str:
@@ -82,13 +95,42 @@ def write_info(run_dir: Path, url: str, started_at: float) -> Path:
     return path
 
 
+def private_run_dir(run_dir: Path) -> None:
+    """The run directory readable by its owner only: 0700, and what this process creates in
+    it 0600 (umask), so on a shared server other users see neither ratings nor samples."""
+    os.umask(0o077)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(run_dir, 0o700)
+    for path in run_dir.iterdir():  # a resumed run's files from before
+        if path.is_file() and not path.is_symlink():
+            os.chmod(path, 0o600)
+
+
+def clear_stale_info(run_dir: Path) -> None:
+    """Remove a `daemon.json` left by a daemon that died without cleaning up. Called with
+    the run lock held, so whoever wrote it is gone."""
+    path = run_dir / "daemon.json"
+    try:
+        pid = json.loads(path.read_text(encoding="utf-8")).get("pid")
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError, AttributeError):
+        pid = None
+    log.warning("replacing a stale %s (pid %s is not running)", path, pid)
+    path.unlink(missing_ok=True)
+
+
 def serve(cfg: TrainConfig, run_dir: Path, resume: bool, options: Options) -> int:
-    """Run the daemon until a signal; returns the process exit code."""
+    """Run the daemon until a signal; returns the process exit code.
+
+    Raises `RunDirBusy` if another process holds the run directory."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     context = tls_context(options.tls_cert, options.tls_key)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    token = run_token(run_dir, options.token, resume)
-    return asyncio.run(_serve(cfg, run_dir, resume, options, token, context))
+    private_run_dir(run_dir)
+    with RunLock(run_dir, "rlaif daemon"):  # before anything in the run dir is written
+        clear_stale_info(run_dir)
+        token = run_token(run_dir, options.token, resume)
+        return asyncio.run(_serve(cfg, run_dir, resume, options, token, context))
 
 
 @dataclass
@@ -147,10 +189,23 @@ async def start(
     )
     store_thread = ThreadPoolExecutor(1, thread_name_prefix="rlaif-ratings")
     daemon = Daemon(runner, hub, store, cfg.model_dump(mode="json"), store_thread)
-    app = make_app(daemon, token, run_dir / "token")
-    web_runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    app = make_app(daemon, token, allowed_hosts(options.host, options.allowed_hosts))
+    app[body_timeout_key] = options.request_timeout_s
+    web_runner = web.AppRunner(
+        app,
+        handle_signals=False,
+        access_log=None,
+        keepalive_timeout=options.request_timeout_s,
+        lingering_time=LINGER_S,
+    )
     await web_runner.setup()
-    site = web.TCPSite(web_runner, options.host, options.port, ssl_context=context)
+    site = CappedSite(
+        web_runner,
+        options.host,
+        options.port,
+        per_ip=options.max_connections_per_ip,
+        ssl_context=context,
+    )
     try:
         await site.start()
     except OSError:

@@ -35,8 +35,10 @@ from rlaif_tui.api.models import (
 )
 from rlaif_tui.api.samples import SampleIndex
 from rlaif_tui.config.train import TrainConfig
+from rlaif_tui.daemon.disk import disk_error, writable
 from rlaif_tui.daemon.errors import ApiFailure
 from rlaif_tui.daemon.hub import EventHub
+from rlaif_tui.daemon.store import StorageFull
 
 if TYPE_CHECKING:
     from rlaif_tui.train.trainer import Hooks, Trainer
@@ -46,6 +48,10 @@ log = logging.getLogger("rlaif.daemon")
 SNAPSHOT_METRICS = 500
 SNAPSHOT_SAMPLES = 200
 SNAPSHOT_RATINGS = 500
+RATING_STATUS_S = 0.25
+"""Delay of the status frame that carries a new rating count (ratings in between share it)."""
+PROBE_EVERY_S = 2.0
+"""How often a run paused on a disk error tries a probe write."""
 
 TrainerFactory = Callable[["Hooks"], "Trainer"]
 """Builds the trainer given its `Hooks` (on the training thread)."""
@@ -114,10 +120,14 @@ class Runner:
         self.last_checkpoint: str | None = None
         self.settings = settings_of(cfg)
         self._step_s: deque[float] = deque(maxlen=10)
+        self._status_soon: asyncio.TimerHandle | None = None
         # shared, under the condition's lock
         self._cond = threading.Condition()
         self.paused = paused
         self.stop_requested = False
+        self.io_error: str | None = None
+        """Why training waits on the disk (phase `paused_io_error`), or None."""
+        self._retry_now = False
         self._commands: list[tuple[Callable[[Trainer], Any], concurrent.futures.Future[Any]]] = []
         self._inbox: list[Rating] = []
         self._feedback_lock = threading.Lock()
@@ -134,7 +144,7 @@ class Runner:
             return "stopped"
         if self.stop_requested:
             return "stopping"
-        if self.paused:
+        if self.paused or self.io_error is not None:
             return "paused"
         if self.trainer is None:
             return "starting"
@@ -185,9 +195,11 @@ class Runner:
         self.publish_status()
 
     def resume(self) -> None:
+        """Resume a paused run; one paused on a disk error retries at once."""
         self._ensure_not_over("resume")
         with self._cond:
             self.paused = False
+            self._retry_now = True
             self._cond.notify_all()
         self.publish_status()
 
@@ -239,6 +251,13 @@ class Runner:
         data = rating.model_dump(mode="json")
         self.recent_ratings.append(data)
         self.hub.publish("rating", data)
+        # The new count goes out in one status frame per RATING_STATUS_S, not one per rating:
+        # at 50 ratings/s and 200 clients that halves the frames the daemon writes.
+        if self._status_soon is None:
+            self._status_soon = self.loop.call_later(RATING_STATUS_S, self._rating_status)
+
+    def _rating_status(self) -> None:
+        self._status_soon = None
         self.publish_status()
 
     def publish_status(self) -> None:
@@ -266,6 +285,8 @@ class Runner:
             return False
         except RunOver as exc:
             raise ApiFailure(409, "run_over", str(exc)) from None
+        except StorageFull as exc:
+            raise ApiFailure(507, "disk_full", str(exc)) from None
         except ValueError as exc:
             raise ApiFailure(422, "invalid", str(exc)) from None
         return True
@@ -369,12 +390,66 @@ class Runner:
                     continue
             self._to_loop(self.publish_status)
             t0 = time.perf_counter()
-            result = trainer.step()
+            before = trainer.step_count
+            try:
+                result = trainer.step()
+            except Exception as exc:
+                reason = disk_error(exc)
+                if reason is None:
+                    raise
+                self._wait_for_disk(reason)
+                if trainer.step_count > before:  # the update happened, some writes did not
+                    self._recover_step(trainer)
+                continue
             self._step_s.append(time.perf_counter() - t0)
             self.step = result.step
             self._note_checkpoint(trainer)
             self.settings = self._settings_of(trainer)
             self._to_loop(self.publish_status)
+
+    def _wait_for_disk(self, reason: str) -> None:
+        """Pause (phase `paused_io_error`) until a probe write succeeds, `resume` is
+        requested or the run is stopped."""
+        self.io_error = reason
+        message = (
+            f"training paused: the run directory's disk failed ({reason}); it resumes by "
+            "itself once writes succeed again (or POST /api/control/resume)"
+        )
+        log.error(message)
+        self._to_loop(self.hub.publish, "error", {"level": "error", "message": message})
+        self.phase = "paused_io_error"
+        self._to_loop(self.publish_status)
+        while True:
+            with self._cond:
+                if not (self._retry_now or self.stop_requested):
+                    self._cond.wait(PROBE_EVERY_S)
+                retry, self._retry_now = self._retry_now, False
+                if self.stop_requested:
+                    break
+            if retry or writable(self.run_dir):
+                break
+        self.io_error = None
+        self.phase = "idle"
+        log.info("the disk takes writes again: training goes on")
+        self._to_loop(self.hub.publish, "log", {"level": "info", "message": "training resumed"})
+        self._to_loop(self.publish_status)
+
+    def _recover_step(self, trainer: Trainer) -> None:
+        """After a step whose update happened but whose writes failed: checkpoint it, so the
+        run resumes from here; its metrics and samples lines may be missing."""
+        self.step = trainer.step_count
+        log.warning("step %d: metrics/samples may be missing (disk error)", self.step)
+        while not self.stop_requested:
+            try:
+                trainer.save_checkpoint()
+            except Exception as exc:
+                reason = disk_error(exc)
+                if reason is None:
+                    raise
+                self._wait_for_disk(reason)
+                continue
+            self._note_checkpoint(trainer)
+            return
 
     def _between_steps(self, trainer: Trainer) -> None:
         with self._cond:
@@ -387,6 +462,12 @@ class Runner:
                 fn(trainer)
             except ValueError as exc:
                 future.set_exception(exc)
+                continue
+            except Exception as exc:
+                reason = disk_error(exc)
+                if reason is None:
+                    raise
+                future.set_exception(StorageFull(f"not done: the disk failed ({reason})"))
                 continue
             self.settings = self._settings_of(trainer)
             self._note_checkpoint(trainer)

@@ -23,12 +23,13 @@ from pydantic import BaseModel, ValidationError
 
 from rlaif_tui import __version__
 from rlaif_tui.api.models import ControlAction, RatingIn, SettingsPatch
-from rlaif_tui.daemon.auth import require_token
+from rlaif_tui.daemon.auth import LOOPBACK_NAMES, require_allowed_host, require_token
 from rlaif_tui.daemon.errors import ApiFailure, from_validation, json_body, json_errors
-from rlaif_tui.daemon.hub import EventHub
+from rlaif_tui.daemon.hub import EventHub, Subscriber
+from rlaif_tui.daemon.jsonout import respond
 from rlaif_tui.daemon.runner import Runner
 from rlaif_tui.daemon.samples import STATUSES, SampleFilter
-from rlaif_tui.daemon.store import RatingConflict, RatingsStore
+from rlaif_tui.daemon.store import RatingConflict, RatingsStore, StorageFull
 
 OPENAPI = Path(__file__).with_name("openapi.yaml")
 MAX_BODY = 64 * 1024
@@ -57,9 +58,10 @@ Sockets = set[web.WebSocketResponse]
 sockets_key: web.AppKey[Sockets] = web.AppKey("sockets", Sockets)
 
 
-def make_app(daemon: Daemon, token: str, token_path: Path) -> web.Application:
+def make_app(daemon: Daemon, token: str, hosts: frozenset[str] = LOOPBACK_NAMES) -> web.Application:
+    """The app; `hosts` are the names `Host` and `Origin` may carry (auth.allowed_hosts)."""
     app = web.Application(
-        middlewares=[json_errors(MAX_BODY), require_token(token, token_path)],
+        middlewares=[json_errors(MAX_BODY), require_allowed_host(hosts), require_token(token)],
         client_max_size=MAX_BODY,
     )
     app[daemon_key] = daemon
@@ -134,12 +136,12 @@ def _float(query: dict[str, str], name: str) -> float | None:
 
 
 async def health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok", "version": __version__})
+    return respond({"status": "ok", "version": __version__})
 
 
 async def status(request: web.Request) -> web.Response:
     _query(request, set())
-    return web.json_response(_daemon(request).runner.status().model_dump(mode="json"))
+    return respond(_daemon(request).runner.status().model_dump(mode="json"))
 
 
 @cache
@@ -150,14 +152,14 @@ def _openapi_document() -> dict[str, Any]:
 
 
 async def openapi(request: web.Request) -> web.Response:
-    return web.json_response(_openapi_document())
+    return respond(_openapi_document())
 
 
 async def metrics(request: web.Request) -> web.Response:
     query = _query(request, {"since"})
     since = _int(query, "since", 0, -1, 2**53)
     points = [p for p in _daemon(request).runner.metrics if int(p.get("step", 0)) > since]
-    return web.json_response({"metrics": points})
+    return respond({"metrics": points})
 
 
 async def samples(request: web.Request) -> web.Response:
@@ -176,7 +178,7 @@ async def samples(request: web.Request) -> web.Response:
         status=state,
     )
     page, total = _daemon(request).runner.samples.page(keep, offset, limit)
-    return web.json_response({"samples": page, "total": total})
+    return respond({"samples": page, "total": total})
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -196,7 +198,7 @@ async def sample(request: web.Request) -> web.Response:
     record = index.get(request.match_info["id"])
     if record is None:
         raise ApiFailure(404, "not_found", "no sample with this id in this run", "id")
-    return web.json_response({"sample": record, "group": index.group(record)})
+    return respond({"sample": record, "group": index.group(record)})
 
 
 async def post_rating(request: web.Request) -> web.Response:
@@ -226,6 +228,8 @@ async def post_rating(request: web.Request) -> web.Response:
         stored, created = await d.in_store(d.store.add, rating, d.runner.step, texts)
     except RatingConflict as exc:
         raise ApiFailure(409, "conflict", str(exc), "id") from None
+    except StorageFull as exc:
+        raise ApiFailure(507, "disk_full", str(exc)) from None
     if created:
         d.runner.rating_stored(stored)
         await asyncio.get_running_loop().run_in_executor(None, d.runner.deliver, stored)
@@ -259,7 +263,7 @@ def _check_rating(rating: RatingIn, found: dict[str, dict[str, Any]]) -> None:
 
 
 def _rating_response(rating: Any, *, created: bool) -> web.Response:
-    return web.json_response(rating.model_dump(mode="json"), status=201 if created else 200)
+    return respond(rating.model_dump(mode="json"), status=201 if created else 200)
 
 
 async def ratings(request: web.Request) -> web.StreamResponse:
@@ -268,7 +272,7 @@ async def ratings(request: web.Request) -> web.StreamResponse:
     d = _daemon(request)
     if fmt == "json":
         stored = await d.in_store(d.store.all)
-        return web.json_response({"ratings": [r.model_dump(mode="json") for r in stored]})
+        return respond({"ratings": [r.model_dump(mode="json") for r in stored]})
     if fmt == "jsonl":
         stored = await d.in_store(d.store.all)
         lines = [r.model_dump_json() for r in stored]
@@ -303,12 +307,12 @@ async def control(request: web.Request) -> web.Response:
     else:
         done = await runner.checkpoint(d.wait_s)
     body = runner.status().model_dump(mode="json")
-    return web.json_response(body, status=200 if done else 202)
+    return respond(body, status=200 if done else 202)
 
 
 async def get_settings(request: web.Request) -> web.Response:
     _query(request, set())
-    return web.json_response(_daemon(request).runner.settings.model_dump(mode="json"))
+    return respond(_daemon(request).runner.settings.model_dump(mode="json"))
 
 
 async def patch_settings(request: web.Request) -> web.Response:
@@ -317,33 +321,36 @@ async def patch_settings(request: web.Request) -> web.Response:
     body = await json_body(request)
     patch = _validated(SettingsPatch, body)
     settings, applied = await d.runner.update_settings(patch, d.wait_s)
-    return web.json_response(settings.model_dump(mode="json"), status=200 if applied else 202)
+    return respond(settings.model_dump(mode="json"), status=200 if applied else 202)
 
 
 async def config(request: web.Request) -> web.Response:
     _query(request, set())
-    return web.json_response(_daemon(request).config)
+    return respond(_daemon(request).config)
 
 
 async def events(request: web.Request) -> web.StreamResponse:
     query = _query(request, {"since"})
     since = None if "since" not in query else _int(query, "since", 0, 0, 2**53)
     d = _daemon(request)
-    ws = web.WebSocketResponse(heartbeat=20, max_msg_size=4096)
+    # No per-message deflate: it would compress every frame once per client.
+    ws = web.WebSocketResponse(heartbeat=20, max_msg_size=4096, compress=False)
     if not ws.can_prepare(request).ok:
         raise ApiFailure(400, "websocket_required", "connect with a websocket upgrade")
     await ws.prepare(request)
     sockets = request.app[sockets_key]
     sockets.add(ws)
     tasks: list[asyncio.Task[None]] = []
+    sent = [since or 0]  # id of the last frame handed to this socket
 
     def dropped() -> None:  # the hub found this client's queue full
         for task in tasks:
             task.cancel()
-        tasks.append(asyncio.create_task(_close(ws, request, WSCloseCode.TRY_AGAIN_LATER)))
+        reason = f"too slow: {sub.limit} frames behind; reconnect with ?since={sent[0]}"
+        tasks.append(asyncio.create_task(_close(ws, request, WSCloseCode.TRY_AGAIN_LATER, reason)))
 
     sub = d.hub.subscribe(since, on_drop=dropped)
-    tasks.append(asyncio.create_task(_pump(sub.queue, ws)))
+    tasks.append(asyncio.create_task(_pump(sub, ws, sent)))
     try:
         async for msg in ws:  # clients send nothing we act on; this notices them leaving
             if msg.type is WSMsgType.ERROR:
@@ -357,19 +364,22 @@ async def events(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-async def _pump(queue: asyncio.Queue[str], ws: web.WebSocketResponse) -> None:
+async def _pump(sub: Subscriber, ws: web.WebSocketResponse, sent: list[int]) -> None:
     with contextlib.suppress(ConnectionError, RuntimeError):
         while True:
-            await ws.send_str(await queue.get())
+            frame = await sub.get()
+            await ws.send_frame(frame.data, WSMsgType.TEXT)  # the hub's bytes, shared
+            sent[0] = frame.id
 
 
-async def _close(ws: web.WebSocketResponse, request: web.Request, code: int) -> None:
+async def _close(
+    ws: web.WebSocketResponse, request: web.Request, code: int, reason: str = ""
+) -> None:
     """Close `ws`, or cut the connection if the client does not take the close frame."""
     if ws.closed:
         return
-    message = b"too slow: dropped" if code == WSCloseCode.TRY_AGAIN_LATER else b""
     try:
-        await asyncio.wait_for(ws.close(code=code, message=message), 2.0)
+        await asyncio.wait_for(ws.close(code=code, message=reason.encode()[:120]), 5.0)
     except (TimeoutError, ConnectionError, RuntimeError):
         if request.transport is not None:
             request.transport.abort()

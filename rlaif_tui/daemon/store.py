@@ -8,6 +8,7 @@ the ratings, so preference pairs can be exported after the samples have left mem
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rlaif_tui.api.models import Rating, RatingIn
+from rlaif_tui.daemon.disk import disk_error
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ratings (
@@ -37,6 +39,10 @@ CREATE TABLE IF NOT EXISTS samples (
 
 class RatingConflict(ValueError):
     """The id is already stored with a different rating."""
+
+
+class StorageFull(OSError):
+    """The rating could not be written: the disk is full or failing. Nothing was stored."""
 
 
 class RatingsStore:
@@ -84,8 +90,16 @@ class RatingsStore:
                     ],
                 )
                 self._db.execute("COMMIT")  # synchronous=FULL: the WAL is fsynced here
-            except BaseException:
-                self._db.execute("ROLLBACK")
+            except BaseException as exc:
+                if self._db.in_transaction:  # SQLite may have rolled back by itself already
+                    with contextlib.suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
+                reason = disk_error(exc)
+                if reason is not None:
+                    raise StorageFull(
+                        f"the rating was not stored: the run directory's disk failed ({reason}); "
+                        "free space and post it again"
+                    ) from exc
                 raise
             return Rating(**body, created_at=now, step=step), True
 

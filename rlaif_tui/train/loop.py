@@ -13,6 +13,7 @@ from rlaif_tui.distributed import init_from_env
 from rlaif_tui.distributed.support import check_config
 from rlaif_tui.models.errors import NonFiniteError
 from rlaif_tui.models.warmstart import cache_root
+from rlaif_tui.train.run_dir import RunDirBusy, RunLock
 from rlaif_tui.train.trainer import Hooks, Trainer
 
 LINE_KEYS = (
@@ -51,9 +52,16 @@ def train(cfg: TrainConfig, run_dir: Path, *, resume: bool = False) -> int:
         Console(stderr=True, quiet=not ctx.is_main).print(f"[red]error:[/red] {exc}")
         ctx.close()
         return 2
+    lock = RunLock(run_dir, "rlaif train")
     try:
+        if ctx.is_main:  # rank 0 alone writes the run directory
+            lock.acquire()
         return _train(cfg, run_dir, resume, quiet=not ctx.is_main)
+    except RunDirBusy as exc:
+        Console(stderr=True).print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        return 2
     finally:
+        lock.release()
         ctx.close()
 
 

@@ -3,7 +3,10 @@ checkpoints, settings journal."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -30,10 +33,18 @@ class RunDir:
         self.config_path.write_text(yaml.safe_dump(data, sort_keys=False))
 
     def _append(self, path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
-        with path.open("a", encoding="utf-8") as fh:
-            for row in rows:
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-            fh.flush()
+        """Append whole lines or nothing: on a failed write (a full disk) the file is cut
+        back to its old length, so no torn line is left for later lines to run into."""
+        data = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode()
+        with path.open("ab") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            try:
+                fh.write(data)
+                fh.flush()
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.truncate(path, size)
+                raise
 
     def log_metrics(self, step: int, metrics: Mapping[str, float]) -> None:
         self._append(self.metrics_path, [{"step": step, "time": time.time(), **metrics}])
@@ -77,3 +88,53 @@ def _step_of(line: str) -> int:
         return int(json.loads(line).get("step", 0))
     except (ValueError, AttributeError):
         return 1 << 62  # a torn last line from a kill: drop it
+
+
+LOCK_NAME = "lock"
+
+
+class RunDirBusy(RuntimeError):
+    """Another process holds the run directory's lock; the message names its pid."""
+
+
+class RunLock:
+    """An exclusive `fcntl.flock` on `<run>/lock`, held by `rlaif daemon` and `rlaif train`
+    for their lifetime, so two processes never train into (or serve) one run directory.
+
+    The kernel drops the lock when its holder exits, however it exits (kill -9 included), so a
+    lock is never stale; the file keeps the holder's pid and role for the refusal message.
+    """
+
+    def __init__(self, run_dir: Path, role: str) -> None:
+        self.path = run_dir / LOCK_NAME
+        self.role = role
+        self._fd: int | None = None
+
+    def acquire(self) -> RunLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").split()
+            os.close(fd)
+            who = f"pid {holder[0]} ({' '.join(holder[1:])})" if holder else "another process"
+            raise RunDirBusy(
+                f"run directory {self.path.parent} is in use by {who}; stop it or choose "
+                "another --run-dir"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()} {self.role}\n".encode(), 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor releases the flock
+            self._fd = None
+
+    def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

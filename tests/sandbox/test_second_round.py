@@ -15,7 +15,7 @@ import pytest
 from rlaif_tui._reward import RewardCache
 from rlaif_tui.config.train import ExecutionRewardConfig
 from rlaif_tui.reward import Executor, Outcome
-from rlaif_tui.reward.sources.execution import outcome_reward
+from rlaif_tui.scoring.sources.execution import outcome_reward
 from tests.sandbox.conftest import TIMEOUT_S, UID_BASE, io_expect, needs_root, run_one
 
 ONE_TEST = {"kind": "asserts", "asserts": ["assert f(1) == 2"]}
