@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rlaif_tui.api.models import Rating, RunState, Settings, SettingsPatch, Status
+from rlaif_tui.api.models import Progress, Rating, RunState, Settings, SettingsPatch, Status
 from rlaif_tui.config import live
 from rlaif_tui.config.train import TrainConfig
 from rlaif_tui.daemon.errors import ApiFailure
@@ -40,6 +40,12 @@ log = logging.getLogger("rlaif.daemon")
 SNAPSHOT_METRICS = 500
 SNAPSHOT_SAMPLES = 200
 SNAPSHOT_RATINGS = 500
+SNAPSHOT_SETTINGS = 200
+
+PROGRESS_PUBLISH_S = 0.5
+"""Start-up progress goes out as a status event at most this often (and on each new phase)."""
+PROGRESS_LOG_S = 10.0
+"""... and into the daemon's log (what `rlaif daemon` prints) at most this often."""
 
 TrainerFactory = Callable[["Hooks"], "Trainer"]
 """Builds the trainer given its `Hooks` (on the training thread)."""
@@ -132,6 +138,9 @@ class Runner:
         self.last_checkpoint: str | None = None
         self.settings = settings_of(cfg)
         self._step_s: deque[float] = deque(maxlen=10)
+        self.progress: Progress | None = None
+        self._progress_since: tuple[float, int] = (0.0, 0)
+        self._progress_sent = self._progress_logged = 0.0
         # shared, under the condition's lock
         self._cond = threading.Condition()
         self.paused = paused
@@ -152,10 +161,10 @@ class Runner:
             return "stopped"
         if self.stop_requested:
             return "stopping"
+        if self.trainer is None:  # still starting, even if it will be paused when built
+            return "starting"
         if self.paused:
             return "paused"
-        if self.trainer is None:
-            return "starting"
         if self.step >= self.cfg.run.steps:
             return "finished"
         return "running"
@@ -180,6 +189,7 @@ class Runner:
             last_checkpoint=self.last_checkpoint,
             ratings=self.rating_count,
             settings=self.settings,
+            progress=self.progress if self.trainer is None and self.failed is None else None,
         )
 
     def snapshot(self) -> dict[str, Any]:
@@ -188,6 +198,7 @@ class Runner:
             "metrics": self.metrics[-SNAPSHOT_METRICS:],
             "samples": self.samples.recent(SNAPSHOT_SAMPLES),
             "ratings": list(self.recent_ratings),
+            "settings_changes": read_jsonl(self.run_dir / "settings.jsonl")[-SNAPSHOT_SETTINGS:],
         }
 
     # ----- control (event loop thread) ---------------------------------------------------
@@ -327,7 +338,27 @@ class Runner:
             on_samples=self._on_samples,
             on_log=self._on_log,
             on_phase=self._on_phase,
+            on_progress=self._on_progress,
         )
+
+    def _on_progress(self, what: str, done: int | None, total: int | None) -> None:
+        """Start-up progress (training thread): status events, throttled, and log lines."""
+        now = time.monotonic()
+        new = self.progress is None or self.progress.what != what
+        if new:
+            self._progress_since = (now, done or 0)
+        eta = None
+        since, first = self._progress_since
+        if done is not None and total and done > first and now > since:
+            eta = (now - since) / (done - first) * (total - done)
+        self.progress = Progress(what=what, done=done, total=total, eta_s=eta)
+        last = done is not None and done == total
+        if new or last or now - self._progress_sent >= PROGRESS_PUBLISH_S:
+            self._progress_sent = now
+            self._to_loop(self.publish_status)
+        if new or last or now - self._progress_logged >= PROGRESS_LOG_S:
+            self._progress_logged = now
+            log.info("starting: %s", self.progress.line())
 
     def _on_metrics(self, step: int, metrics: dict[str, float]) -> None:
         point = {"step": step, "time": time.time(), **metrics}
@@ -363,6 +394,7 @@ class Runner:
         # Loading the model (the quickstart's first start also builds its warm start, minutes
         # on a CPU): the status says so instead of "idle".
         self._on_phase("loading")
+        self._on_progress("loading training code", None, None)  # torch and transformers
         try:
             trainer = self.factory(self._hooks())
         except Exception as exc:

@@ -62,6 +62,9 @@ class Hooks:
     on_log: Callable[[str, str], None] | None = None
     """(level, message), level one of `info`, `warning`, `error`."""
     on_phase: Callable[[str], None] | None = None
+    on_progress: Callable[[str, int | None, int | None], None] | None = None
+    """(what, done, total) while `from_config` sets up: `loading model`, `building warm
+    start` (done/total supervised steps), `starting sandbox`."""
 
 
 @dataclass
@@ -199,6 +202,9 @@ class Trainer:
         if not problems:
             raise ValueError(f"{cfg.data.problems}: no problems in split {cfg.data.split!r}")
         need_ref = cfg.kl.coef > 0 or cfg.kl.adaptive or cfg.algorithm == "dpo"
+        progress = hooks.on_progress if hooks is not None else None
+        if progress is not None:
+            progress("loading model", None, None)
         with ctx.local_main_first():  # one process per machine builds a warm-start cache
             policy = load_policy(
                 cfg.model.model_copy(
@@ -207,12 +213,15 @@ class Trainer:
                 problems,
                 need_reference=need_ref,
                 init_from=latest,
+                on_progress=progress,
             )
         split_cpu_threads(ctx, cfg, policy.device)
         wrap_policy(policy, ctx)
         log = hooks.on_log if hooks is not None else None
         feedback = FeedbackRuntime.from_config(cfg, log=log)
         if sources is None:
+            if progress is not None:
+                progress("starting sandbox", None, None)
             sources = _default_sources(cfg, executor) + feedback.sources
         trainer = cls(cfg, run, policy, problems, sources, hooks, feedback)
         for source in trainer.sources:
