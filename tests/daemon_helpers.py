@@ -48,12 +48,17 @@ class LiveDaemon:
         return self.process.returncode
 
 
-def start_daemon(run_dir: Path, *args: str, timeout_s: float = 180) -> LiveDaemon:
-    """`rlaif daemon --config configs/smoke.yaml --port 0 --run-dir RUN_DIR ARGS...`."""
+def start_daemon(
+    run_dir: Path, *args: str, timeout_s: float = 180, port: str | None = "0"
+) -> LiveDaemon:
+    """`rlaif daemon --config configs/smoke.yaml --port 0 --run-dir RUN_DIR ARGS...`
+    (`port=None`: no `--port`, the daemon's own choice)."""
     log_path = run_dir.with_name(run_dir.name + f"-{time.monotonic_ns()}.log")
     info = run_dir / "daemon.json"
     info.unlink(missing_ok=True)
-    command = [str(RLAIF), "daemon", "--config", str(SMOKE), "--port", "0"]
+    command = [str(RLAIF), "daemon", "--config", str(SMOKE)]
+    if port is not None:
+        command += ["--port", port]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [*command, "--run-dir", str(run_dir), *args],

@@ -6,6 +6,7 @@ Used by the TUI, `rlaif bench daemon` and the tests. Every route it calls is des
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from types import TracebackType
@@ -33,6 +34,13 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.field = field
+
+
+HEARTBEAT_S = 3.0
+"""The event stream pings the daemon this often; no pong within half of it drops the stream,
+so a daemon that is gone (or frozen, or behind a dead tunnel) shows within seconds."""
+CONNECT_TIMEOUT_S = 5.0
+"""Bound on opening the event stream (TCP connect + websocket handshake)."""
 
 
 class DaemonClient:
@@ -147,22 +155,43 @@ class DaemonClient:
     async def config(self) -> dict[str, Any]:
         return dict(await self._request("GET", "/api/config"))
 
-    async def events(self, since: int | None = None) -> AsyncIterator[Event]:
-        """Frames of `/api/events`: a `snapshot` first, then live events, until closed."""
+    async def events(
+        self,
+        since: int | None = None,
+        *,
+        heartbeat_s: float = HEARTBEAT_S,
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
+    ) -> AsyncIterator[Event]:
+        """Frames of `/api/events`: a `snapshot` first, then live events, until closed.
+
+        Raises `ApiError` (status 0, code `unreachable`) when the daemon cannot be reached,
+        stops answering pings, or the stream drops without a close frame."""
         params = {"since": str(since)} if since is not None else {}
         try:
-            async with self._http().ws_connect(
-                f"{self.url}/api/events", params=params, headers=self._headers, heartbeat=20
-            ) as ws:
-                async for msg in ws:
-                    if msg.type is aiohttp.WSMsgType.TEXT:
-                        yield Event.model_validate_json(msg.data)
-                    elif msg.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
-                        break
+            async with asyncio.timeout(connect_timeout_s):
+                ws = await self._http().ws_connect(
+                    f"{self.url}/api/events",
+                    params=params,
+                    headers=self._headers,
+                    heartbeat=heartbeat_s,
+                )
         except aiohttp.WSServerHandshakeError as exc:
             raise ApiError(exc.status, _code_for(exc.status), exc.message) from exc
+        except (aiohttp.ClientConnectionError, TimeoutError) as exc:
+            raise ApiError(0, "unreachable", f"cannot reach {self.url}: {exc!r}") from exc
+        try:
+            async for msg in ws:
+                if msg.type is aiohttp.WSMsgType.TEXT:
+                    yield Event.model_validate_json(msg.data)
+                elif msg.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
+                    break
         except aiohttp.ClientConnectionError as exc:
-            raise ApiError(0, "unreachable", f"cannot reach {self.url}: {exc}") from exc
+            raise ApiError(0, "unreachable", f"lost {self.url}: {exc}") from exc
+        finally:
+            await ws.close()
+        if ws.close_code is None or ws.close_code == aiohttp.WSCloseCode.ABNORMAL_CLOSURE:
+            # no close frame: the heartbeat timed out or the connection was cut
+            raise ApiError(0, "unreachable", f"lost {self.url}: no answer to the heartbeat")
 
 
 def _code_for(status: int) -> str:

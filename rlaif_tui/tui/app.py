@@ -19,7 +19,16 @@ from textual.binding import Binding, BindingType
 from rlaif_tui.api import ApiError, ControlAction, DaemonClient, SettingsPatch
 from rlaif_tui.tui import messages as m
 from rlaif_tui.tui.commands import RlaifCommands
-from rlaif_tui.tui.discover import DemoDaemon, TargetError
+from rlaif_tui.tui.discover import (
+    DemoDaemon,
+    Target,
+    TargetError,
+    pid_alive,
+    read_last_exit,
+    read_run_dir,
+    resume_command,
+    shown_path,
+)
 from rlaif_tui.tui.feed import EventSource
 from rlaif_tui.tui.rating_desk import RatingDesk
 from rlaif_tui.tui.ratings_queue import default_state_dir
@@ -35,8 +44,13 @@ from rlaif_tui.tui.widgets.run_header import HeaderInfo, RunHeader
 
 BACKOFF_START_S = 0.5
 BACKOFF_MAX_S = 10.0
+ZERO_VARIANCE_WINDOW = 5
+"""Steps averaged for the header's zero-variance warning (one odd step does not warn)."""
 REFRESH_HZ = 15
 """Redraws per second at most, however many frames arrive."""
+
+
+VIEWS = Binding.Group("Views")
 
 
 class RlaifApp(App[None]):
@@ -53,16 +67,18 @@ class RlaifApp(App[None]):
         (0, "-narrow"),
         (120, "-wide"),
     ]
+    # Order is the footer's order after the current view's keys: help and quit first, so an
+    # 80-column footer never cuts them off.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("d", "switch_mode('dashboard')", "Dashboard"),
-        Binding("s", "switch_mode('samples')", "Samples"),
-        Binding("r", "switch_mode('rate')", "Rate"),
+        Binding("question_mark,f1", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+        Binding("d", "switch_mode('dashboard')", "Dashboard", group=VIEWS),
+        Binding("s", "switch_mode('samples')", "Samples", group=VIEWS),
+        Binding("r", "switch_mode('rate')", "Rate", group=VIEWS),
         Binding("p", "toggle_pause", "Pause/resume"),
         Binding("k", "checkpoint", "Checkpoint"),
         Binding("x", "stop", "Stop run"),
         Binding("e", "settings", "Settings"),
-        Binding("question_mark,f1", "help", "Help"),
-        Binding("q", "quit", "Quit"),
     ]
 
     def __init__(
@@ -76,8 +92,11 @@ class RlaifApp(App[None]):
         rater: str | None = None,
         demo: DemoDaemon | None = None,
         can_start_demo: bool = False,
+        target: Target | None = None,
     ) -> None:
         super().__init__()
+        self.target = target
+        """Where the daemon was found (`--run`, the demo, or `runs/`); None for a bare URL."""
         self.url = url
         self.client = DaemonClient(url, token) if url else None
         self.feed: EventSource | None = feed or self.client
@@ -109,6 +128,15 @@ class RlaifApp(App[None]):
         if self.client is not None:
             await self.client.close()
 
+    @property
+    def run_dir(self) -> Path | None:
+        return self.target.run_dir if self.target is not None else None
+
+    @property
+    def resume_hint(self) -> str:
+        """The command that brings the run's daemon back (empty when the run dir is unknown)."""
+        return resume_command(self.run_dir) if self.run_dir is not None else ""
+
     def connect(self, url: str, token: str | None) -> None:
         self.url = url
         self.client = DaemonClient(url, token)
@@ -129,11 +157,12 @@ class RlaifApp(App[None]):
         header.show(
             HeaderInfo(
                 self.model.status,
-                self.model.latest.get("groups/zero_variance"),
+                self.model.recent_mean("groups/zero_variance", ZERO_VARIANCE_WINDOW),
                 self.desk.session_acked,
                 self.model.run_ratings,
                 self.desk.queued,
                 self.connection_detail,
+                self.resume_hint,
             )
         )
         screen.sync(force)
@@ -145,7 +174,9 @@ class RlaifApp(App[None]):
         """Follow `/api/events` for as long as the app runs, reconnecting with backoff.
 
         It resumes with `?since=<last frame id>`: the daemon replays what was missed, or
-        sends a fresh snapshot; the model ignores frames it already holds.
+        sends a fresh snapshot; the model ignores frames it already holds. While the daemon is
+        gone it re-reads the run's `daemon.json`, so a daemon resumed on another port (or with
+        another token) is found without restarting the TUI.
         """
         assert self.feed is not None
         delay, attempt = BACKOFF_START_S, 0
@@ -158,18 +189,22 @@ class RlaifApp(App[None]):
                         if self.client is not None:
                             self.post_message(m.ConnectionChanged("connected", self.url or ""))
                     self.post_message(m.EventReceived(event))
-                error = "the daemon closed the event stream"
+                error, reachable = "the daemon closed the event stream", True
             except ApiError as exc:
-                if exc.status in (401, 403):
+                if exc.status in (401, 403) and not self._reread_daemon_json():
                     self.post_message(m.ConnectionChanged("unauthorized", "", exc.message))
                     return
-                error = exc.message
+                error, reachable = exc.message, exc.status != 0
             except Exception as exc:  # a bad frame or a transport error: reconnect, don't die
-                error = f"{type(exc).__name__}: {exc}"
+                error, reachable = f"{type(exc).__name__}: {exc}", True
+            if self._reread_daemon_json():
+                delay, attempt = BACKOFF_START_S, 0
+                continue  # a new daemon serves the run: go there now
             attempt += 1
             wait = delay * (1 + 0.2 * random.random())
-            detail = f"retry in {wait:.1f}s (try {attempt})"
-            self.post_message(m.ConnectionChanged("reconnecting", detail, error))
+            state, why = self._gone_state(reachable)
+            detail = f"{why}retry in {wait:.1f}s (try {attempt})"
+            self.post_message(m.ConnectionChanged(state, detail, error))
             self._retry.clear()
             try:
                 async with asyncio.timeout(wait):
@@ -177,6 +212,43 @@ class RlaifApp(App[None]):
             except TimeoutError:
                 pass
             delay = min(delay * 2, BACKOFF_MAX_S)
+
+    def _reread_daemon_json(self) -> bool:
+        """Switch to the daemon `daemon.json` names now, if that is not the one followed."""
+        if self.run_dir is None or self.client is None:
+            return False
+        try:
+            target = read_run_dir(self.run_dir)
+        except TargetError:
+            return False
+        if target.url == self.client.url and target.token == self.client.token:
+            return False
+        old = self.client
+        self.target = target
+        self.url, self.client = target.url, DaemonClient(target.url, target.token)
+        self.feed = self.client
+        self.run_worker(old.close(), exit_on_error=False)
+        return True
+
+    def _gone_state(self, reachable: bool) -> tuple[str, str]:
+        """(`exited`, `unreachable` or `reconnecting`, and why) for a lost daemon."""
+        step = self.model.status.step if self.model.status is not None else None
+        at = f" at step {step}" if step is not None else ""
+        if self.demo is not None and self.demo.process is not None:
+            code = self.demo.process.poll()
+            if code is not None:
+                return "exited", f"code {code}{at} · "
+        status = self.model.status
+        if status is not None and status.state in ("stopped", "finished", "failed"):
+            return "exited", f"{status.state}{at} · "
+        if self.run_dir is not None:
+            last = read_last_exit(self.run_dir)
+            pid = self.target.pid if self.target is not None else None
+            if last is not None and pid is not None and last.pid == pid:
+                return "exited", f"code {last.code} at step {last.step} · "
+            if pid is not None and not pid_alive(pid):
+                return "unreachable", f"pid {pid} gone{at} · "
+        return ("reconnecting" if reachable else "unreachable"), ""
 
     def retry_now(self) -> None:
         """Reconnect now: wake the waiting stream worker, or start it again after a 401."""
@@ -394,6 +466,7 @@ class RlaifApp(App[None]):
 
     @on(m.DemoStarted)
     def _demo_started(self, message: m.DemoStarted) -> None:
+        self.target = message.target
         self.connect(message.target.url, message.target.token)
 
     @on(m.DemoFailed)
@@ -416,9 +489,30 @@ class RlaifApp(App[None]):
         )
 
     async def action_quit(self) -> None:
-        if self.demo is None or not self.demo.running:
+        if isinstance(self.screen, ConnectionScreen) and self.screen.kind != "starting":
+            self.exit(return_code=1)  # quitting an error screen: scripts see the failure
+            return
+        demo_running = self.demo is not None and self.demo.running
+        queued = self.desk.queued
+        if not demo_running and not queued:
             self.exit()
             return
+        unsent = ""
+        if queued:
+            where = self.desk.queue.path if self.desk.queue is not None else "the queue"
+            unsent = (
+                f"{queued} rating{'s' if queued != 1 else ''} not sent yet: kept in {where} "
+                "and sent when you connect to this run again.\n\n"
+            )
+        if not demo_running:
+
+            def leave(yes: bool | None) -> None:
+                if yes:
+                    self.exit()
+
+            self.push_screen(ConfirmScreen(unsent + "Quit?", "Quit", "Stay"), leave)
+            return
+        assert self.demo is not None
 
         def answered(stop: bool | None) -> None:
             if stop is None:
@@ -426,5 +520,8 @@ class RlaifApp(App[None]):
             self.keep_demo = not stop
             self.exit()
 
-        question = f"The demo daemon is still running ({self.demo.run_dir}).\n\nStop it?"
+        question = (
+            f"{unsent}The demo daemon is still running ({shown_path(self.demo.run_dir)}).\n\n"
+            "Stop it, or keep it training and quit?"
+        )
         self.push_screen(ConfirmScreen(question, "Stop it", "Keep it running"), answered)
