@@ -47,7 +47,8 @@ async def test_killed_daemon_is_unreachable_within_5s_and_resume_is_found(
             await pilot.pause(0.2)
             shown = header_text(app)
             assert "unreachable" in shown
-            assert "RUNNING" not in shown and "PAUSED" not in shown  # no stale live state
+            assert "RUNNING" not in shown
+            assert "PAUSED" not in shown
             assert f"resume: {resume_command(run_dir)}" in shown
 
             second = start_daemon(run_dir, "--resume", str(run_dir), "--paused")

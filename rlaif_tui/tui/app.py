@@ -30,6 +30,7 @@ from rlaif_tui.tui.discover import (
     shown_path,
 )
 from rlaif_tui.tui.feed import EventSource
+from rlaif_tui.tui.landing import Landing, held, human_weight
 from rlaif_tui.tui.rating_desk import RatingDesk
 from rlaif_tui.tui.ratings_queue import default_state_dir
 from rlaif_tui.tui.run_model import RunModel
@@ -46,6 +47,8 @@ BACKOFF_START_S = 0.5
 BACKOFF_MAX_S = 10.0
 ZERO_VARIANCE_WINDOW = 5
 """Steps averaged for the header's zero-variance warning (one odd step does not warn)."""
+LANDING_WAIT_S = 600.0
+"""How long a held rating's update is awaited to show where it landed."""
 REFRESH_HZ = 15
 """Redraws per second at most, however many frames arrive."""
 
@@ -112,6 +115,11 @@ class RlaifApp(App[None]):
         self.ever_connected = False
         self._sending = False
         self._retry = asyncio.Event()
+        self.run_config: dict[str, Any] | None = None
+        """The run's config (`GET /api/config`), once connected."""
+        self._landing_due = asyncio.Event()
+        self.landing: Landing | None = None
+        """Where the newest rating of this session landed (the rating view shows it)."""
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -265,6 +273,7 @@ class RlaifApp(App[None]):
         self.model.apply(event)
         if self.model.status is not None:
             self.desk.open(self.model.status.run)
+            self._check_landing()
         if event.type == "error":
             self.notify(
                 str(event.data.get("message", event.data)), title="Daemon error", severity="error"
@@ -277,6 +286,7 @@ class RlaifApp(App[None]):
         shown = self.screen if isinstance(self.screen, ConnectionScreen) else None
         if message.state == "connected":
             self.ever_connected = True
+            self.load_config()
             if shown is not None:
                 self.pop_screen()
             return
@@ -295,11 +305,22 @@ class RlaifApp(App[None]):
     # -- ratings ---------------------------------------------------------------------------
 
     def rate_score(self, sample_id: str, score: int, comment: str = "") -> None:
-        self.desk.score(sample_id, score, comment)
-        self.notify(f"scored {score}: u undoes within {self.desk.undo_window_s:g}s", timeout=2)
+        sample = self.model.samples.get(sample_id, {"id": sample_id})
+        is_held = held(sample, self.model.status) and human_weight(self.model.status) > 0
+        rating = self.desk.score(sample_id, score, comment, now=is_held)
+        self.landing = Landing(
+            rating.id, sample_id, score, int(sample.get("step", 0)), is_held, dict(sample)
+        )
+        if is_held:
+            self.notify(f"scored {score}: sent now, its batch is held for ratings", timeout=2)
+        else:
+            self.notify(f"scored {score}: u undoes within {self.desk.undo_window_s:g}s", timeout=2)
 
     def rate_preference(self, chosen_id: str, rejected_id: str, comment: str = "") -> None:
-        self.desk.prefer(chosen_id, rejected_id, comment)
+        rating = self.desk.prefer(chosen_id, rejected_id, comment)
+        sample = self.model.samples.get(chosen_id, {"id": chosen_id})
+        step = int(sample.get("step", 0))
+        self.landing = Landing(rating.id, chosen_id, None, step, False, dict(sample))
         self.notify(
             f"preferred {chosen_id}: u undoes within {self.desk.undo_window_s:g}s", timeout=2
         )
@@ -342,6 +363,49 @@ class RlaifApp(App[None]):
     @on(m.RatingAcknowledged)
     def _rated(self, message: m.RatingAcknowledged) -> None:
         self.model.add_rating(message.rating.model_dump())
+        landing = self.landing
+        if landing is not None and landing.rating_id == message.rating.id and landing.held:
+            self._landing_due.clear()
+            self._check_landing()
+            self.follow_landing(landing.rating_id, landing.sample_id)
+
+    def _check_landing(self) -> None:
+        landing, status = self.landing, self.model.status
+        if landing is not None and status is not None and status.step >= landing.step:
+            self._landing_due.set()
+
+    @work(group="landing", exclusive=True, exit_on_error=False)
+    async def follow_landing(self, rating_id: str, sample_id: str) -> None:
+        """Once the rated sample's update is done, fetch its final record from the daemon."""
+        try:
+            async with asyncio.timeout(LANDING_WAIT_S):
+                await self._landing_due.wait()  # set by `_event` once step `step` is done
+                assert self.client is not None
+                record = await self.client.sample(sample_id)
+        except (TimeoutError, ApiError):
+            return
+        self.post_message(m.LandingUpdated(rating_id, dict(record["sample"])))
+
+    @on(m.LandingUpdated)
+    def _landed(self, message: m.LandingUpdated) -> None:
+        if self.landing is not None and self.landing.rating_id == message.rating_id:
+            self.landing.after = message.sample
+            self.model.versions.ratings += 1  # the rating view redraws its landing line
+
+    @work(group="config", exclusive=True, exit_on_error=False)
+    async def load_config(self) -> None:
+        if self.client is None:
+            return
+        try:
+            config = await self.client.config()
+        except ApiError:
+            return
+        self.post_message(m.ConfigLoaded(config))
+
+    @on(m.ConfigLoaded)
+    def _config_loaded(self, message: m.ConfigLoaded) -> None:
+        self.run_config = message.config
+        self.model.versions.status += 1
 
     @on(m.RatingRejected)
     def _rating_rejected(self, message: m.RatingRejected) -> None:

@@ -158,7 +158,7 @@ def rlaif_command() -> list[str]:
     return [found]
 
 
-DEMO_HOLD_S = 3.0
+DEMO_HOLD_S = 4.0
 """Seconds the demo holds each batch's update open for ratings (`reward.human.hold_s`), so a
 rating of a fresh sample lands in that batch's update instead of only becoming a pair."""
 
