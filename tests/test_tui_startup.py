@@ -49,7 +49,7 @@ async def test_start_up_progress_shows_before_step_1(
             def built() -> bool:
                 headers.append(str(app.screen.query_one(RunHeader).render()))
                 status = app.model.status
-                return status is not None and status.state == "paused"
+                return status is not None and status.progress is None
 
             await until(built, pilot, 600, "the trainer to be built (paused at step 0)")
             assert app.model.status is not None
@@ -67,7 +67,7 @@ async def test_start_up_progress_shows_before_step_1(
         assert "starting sandbox" in lines
         shown = [h for h in headers if "building warm start" in h]
         assert shown, "the header never showed the warm start"
-        assert "STARTING" in shown[-1]
+        assert "PAUSED" in shown[-1]  # started with --paused: paused, and still building
     finally:
         daemon.stop()
     log = daemon.log_path.read_text()

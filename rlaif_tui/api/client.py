@@ -174,6 +174,8 @@ class DaemonClient:
                     params=params,
                     headers=self._headers,
                     heartbeat=heartbeat_s,
+                    # a lost peer never answers our close frame: don't wait 10 s for it
+                    timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=1.0),
                 )
         except aiohttp.WSServerHandshakeError as exc:
             raise ApiError(exc.status, _code_for(exc.status), exc.message) from exc

@@ -82,7 +82,8 @@ class Status(_Wire):
     """Ratings stored for this run."""
     settings: Settings
     progress: Progress | None = None
-    """What the daemon is doing while `state` is `starting` (None once the trainer runs)."""
+    """What the daemon is doing while it builds the trainer (state `starting`, or `paused`
+    when started with `--paused`); None once the trainer exists."""
 
 
 class Settings(_Wire):

@@ -161,10 +161,10 @@ class Runner:
             return "stopped"
         if self.stop_requested:
             return "stopping"
-        if self.trainer is None:  # still starting, even if it will be paused when built
-            return "starting"
         if self.paused:
             return "paused"
+        if self.trainer is None:
+            return "starting"
         if self.step >= self.cfg.run.steps:
             return "finished"
         return "running"

@@ -91,13 +91,14 @@ class RunHeader(Widget):
         live = self.connection in LIVE
         line1 = Text(no_wrap=True, overflow="ellipsis")
         line1.append(CONNECTION_LABELS.get(self.connection, self.connection), conn)
-        if info is not None and info.detail and not live:
-            line1.append(f" {info.detail}", dim)
+        detail = info.detail if info is not None and not live else ""
         status = info.status if info else None
         line2 = Text(no_wrap=True, overflow="ellipsis")
         if status is None:
+            if detail:
+                line1.append(f" {detail}", dim)
             line2.append("no run yet", dim)
-            return _two_lines(line1, line2)
+            return self._two_lines(line1, line2)
         assert info is not None
         line1.append("  ")
         if live:
@@ -105,7 +106,7 @@ class RunHeader(Widget):
         else:  # what we last heard, not what is true now
             line1.append(f"last seen {status.state}", dim)
         line1.append(f"  {status.run}  ")
-        progress = status.progress if status.state == "starting" else None
+        progress = status.progress
         if progress is not None:
             line1.append(progress.line())
             done, total = progress.done, progress.total
@@ -114,14 +115,18 @@ class RunHeader(Widget):
             done, total = status.step, status.total_steps
         if done is not None and total:
             bar_width = max(0, min(30, self.size.width - line1.cell_len - 16))
+            if not live:
+                bar_width = 0
             line1.append(" ")
             line1.append(progress_bar(done, total, bar_width), conn)
         if live and progress is None:
             line1.append(f" ETA {format_duration(status.eta_s)}", dim)
+        if detail:  # last: at 80 columns the retry countdown is what gets cut
+            line1.append(f" · {detail}", dim)
         if not live and info.resume:
             line2.append("resume: ", warn)
             line2.append(info.resume)
-            return _two_lines(line1, line2)
+            return self._two_lines(line1, line2)
         if info.zero_variance is not None and info.zero_variance >= ZERO_VARIANCE_WARN:
             line2.append(
                 f"⚠ {info.zero_variance:.0%} of groups zero-variance: little learning signal",
@@ -136,10 +141,14 @@ class RunHeader(Widget):
         line2.append(f"isolation {status.isolation}")
         if info.zero_variance is not None and info.zero_variance < ZERO_VARIANCE_WARN:
             line2.append(f" · zero-var {info.zero_variance:.0%}")
-        return _two_lines(line1, line2)
+        return self._two_lines(line1, line2)
 
-
-def _two_lines(line1: Text, line2: Text) -> Text:
-    text = Text("\n", no_wrap=True, overflow="ellipsis").join([line1, line2])
-    text.no_wrap, text.overflow = True, "ellipsis"
-    return text
+    def _two_lines(self, line1: Text, line2: Text) -> Text:
+        """Each line cut to the width with an ellipsis (a wrapped line would push the second
+        one out of the two-row header)."""
+        width = max(1, self.content_size.width)
+        for line in (line1, line2):
+            line.truncate(width, overflow="ellipsis")
+        text = Text("\n", no_wrap=True, overflow="ellipsis").join([line1, line2])
+        text.no_wrap, text.overflow = True, "ellipsis"
+        return text
