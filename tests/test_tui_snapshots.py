@@ -176,6 +176,7 @@ def test_unreachable_daemon_header(
 def test_quit_dialog_counts_pending_ratings_80x24(snap_compare: Any, replay_app: RlaifApp) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         await loaded("r", "4")(pilot)  # one rating queued (the replay is not a daemon)
+        pilot.app.clear_notifications()  # the "scored 4" toast times out at its own pace
         await pilot.press("q")
         await pilot.pause(0.3)
 
