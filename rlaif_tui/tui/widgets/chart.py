@@ -179,7 +179,7 @@ class Chart(Widget):
             lo = lo if d_lo is None else max(lo, d_lo)
             hi = hi if d_hi is None else min(hi, d_hi)
         if hi - lo <= 1e-12 * max(1.0, abs(hi)):
-            pad = max(abs(hi) * 0.05, 1e-9)  # a flat line: draw it mid-height
+            pad = abs(hi) * 0.05 or 0.5  # a flat line: draw it mid-height (at 0: ±0.5)
             lo, hi = lo - pad, hi + pad
         return min(steps), max(steps), lo, hi
 
