@@ -54,16 +54,20 @@ def start_daemon(
     timeout_s: float = 180,
     keep_info: bool = False,
     log_dir: Path | None = None,
+    port: str | None = "0",
 ) -> LiveDaemon:
     """`rlaif daemon --config configs/smoke.yaml --port 0 --run-dir RUN_DIR ARGS...`.
 
     `keep_info`: leave an existing `daemon.json` (a stale one the daemon must replace).
-    `log_dir`: where its output goes (default: beside the run directory)."""
+    `log_dir`: where its output goes (default: beside the run directory).
+    `port=None`: no `--port`, the daemon's own choice."""
     log_path = (log_dir or run_dir.parent) / f"{run_dir.name}-{time.monotonic_ns()}.log"
     info = run_dir / "daemon.json"
     if not keep_info:
         info.unlink(missing_ok=True)
-    command = [str(RLAIF), "daemon", "--config", str(SMOKE), "--port", "0"]
+    command = [str(RLAIF), "daemon", "--config", str(SMOKE)]
+    if port is not None:
+        command += ["--port", port]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [*command, "--run-dir", str(run_dir), *args],

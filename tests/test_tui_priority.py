@@ -24,9 +24,11 @@ def rec(
     outcome_flags: list[str] | None = None,
     status: str = "passed",
     problem: str = "p",
+    program: str | None = None,
 ) -> dict[str, Any]:
     return {
         "id": sid,
+        "program": f"return {sid!r}" if program is None else program,
         "step": step,
         "group_id": group,
         "problem_id": problem,
@@ -81,6 +83,16 @@ def test_ab_partner_is_closest_reward_in_the_group() -> None:
     group = [rec("a", "g", 0.5), rec("b", "g", 0.9), rec("c", "g", 0.45), rec("d", "g", 0.0)]
     assert ab_partner(group[0], group)["id"] == "c"  # type: ignore[index]
     assert ab_partner(group[0], [group[0]]) is None
+
+
+def test_ab_partner_is_never_the_same_program_and_prefers_another_outcome() -> None:
+    a = rec("a", "g", 0.5, program="return 1")
+    twin = rec("t", "g", 0.5, program="return 1\n")  # the same program, trailing newline
+    close = rec("c", "g", 0.45, program="return 2")
+    failed = rec("f", "g", 0.0, program="return 3", status="failed")
+    assert ab_partner(a, [a, twin]) is None
+    assert ab_partner(a, [a, twin, close])["id"] == "c"  # type: ignore[index]
+    assert ab_partner(a, [a, twin, close, failed])["id"] == "f"  # type: ignore[index]
 
 
 def test_filter_parse_and_match() -> None:

@@ -53,7 +53,7 @@ def status(step: int, total: int, state: str = "running") -> dict[str, Any]:
             "kl_coef": 0.04,
             "kl_target": None,
             "reward_weights": {"execution": 1.0, "judge": 0.5},
-            "temperature": 1.0,
+            "temperature": 0.7,
         },
     }
 
@@ -151,7 +151,14 @@ def frames(steps: int = 24, total: int = 40, seed: int = 7) -> list[dict[str, An
     out.append(
         {
             "type": "snapshot",
-            "data": {"status": status(steps, total), "metrics": history, "samples": recent},
+            "data": {
+                "status": status(steps, total),
+                "metrics": history,
+                "samples": recent,
+                "settings_changes": [
+                    {"step": 12, "time": 1_700_000_048.0, "settings": {"temperature": 0.7}}
+                ],
+            },
         }
     )
     out.append({"type": "log", "data": {"level": "info", "message": "replay of a seeded run"}})

@@ -36,6 +36,13 @@ class ApiError(Exception):
         self.field = field
 
 
+HEARTBEAT_S = 3.0
+"""The event stream pings the daemon this often; no pong within half of it drops the stream,
+so a daemon that is gone (or frozen, or behind a dead tunnel) shows within seconds."""
+CONNECT_TIMEOUT_S = 5.0
+"""Bound on opening the event stream (TCP connect + websocket handshake)."""
+
+
 class DaemonClient:
     """One connection to a daemon at `url` (e.g. `http://127.0.0.1:8765`) with its token."""
 
@@ -148,15 +155,23 @@ class DaemonClient:
     async def config(self) -> dict[str, Any]:
         return dict(await self._request("GET", "/api/config"))
 
-    async def events(self, since: int | None = None) -> AsyncIterator[Event]:
+    async def events(
+        self,
+        since: int | None = None,
+        *,
+        heartbeat_s: float = HEARTBEAT_S,
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
+    ) -> AsyncIterator[Event]:
         """Frames of `/api/events`: a `snapshot` first, then live events, until closed.
 
         A daemon that closes a lagging client with 1013 (try again later) is reconnected to
         with `?since=<last id>`, so the frames it missed follow without a gap (or a fresh
-        snapshot if they are gone); up to `RECONNECTS_1013` times in a row."""
+        snapshot if they are gone); up to `RECONNECTS_1013` times in a row. Raises `ApiError`
+        (status 0, code `unreachable`) when the daemon cannot be reached, stops answering
+        pings, or the stream drops without a close frame."""
         last, tries = since, 0
         while True:
-            stream = _Stream(self, last)
+            stream = _Stream(self, last, heartbeat_s, connect_timeout_s)
             async for event in stream:
                 last, tries = event.id, 0
                 yield event
@@ -175,27 +190,44 @@ RECONNECTS_1013 = 5
 class _Stream:
     """One websocket connection of `events`; `close_code` is the daemon's, once it ends."""
 
-    def __init__(self, client: DaemonClient, since: int | None) -> None:
+    def __init__(
+        self, client: DaemonClient, since: int | None, heartbeat_s: float, connect_timeout_s: float
+    ) -> None:
         self.client, self.since = client, since
+        self.heartbeat_s, self.connect_timeout_s = heartbeat_s, connect_timeout_s
         self.close_code: int | None = None
 
     async def __aiter__(self) -> AsyncIterator[Event]:
         c = self.client
         params = {"since": str(self.since)} if self.since is not None else {}
         try:
-            async with c._http().ws_connect(
-                f"{c.url}/api/events", params=params, headers=c._headers, heartbeat=20
-            ) as ws:
-                async for msg in ws:
-                    if msg.type is aiohttp.WSMsgType.TEXT:
-                        yield Event.model_validate_json(msg.data)
-                    elif msg.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
-                        break
-                self.close_code = ws.close_code
+            async with asyncio.timeout(self.connect_timeout_s):
+                ws = await c._http().ws_connect(
+                    f"{c.url}/api/events",
+                    params=params,
+                    headers=c._headers,
+                    heartbeat=self.heartbeat_s,
+                    # a lost peer never answers our close frame: don't wait 10 s for it
+                    timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=1.0),
+                )
         except aiohttp.WSServerHandshakeError as exc:
             raise ApiError(exc.status, _code_for(exc.status), exc.message) from exc
+        except (aiohttp.ClientConnectionError, TimeoutError) as exc:
+            raise ApiError(0, "unreachable", f"cannot reach {c.url}: {exc!r}") from exc
+        try:
+            async for msg in ws:
+                if msg.type is aiohttp.WSMsgType.TEXT:
+                    yield Event.model_validate_json(msg.data)
+                elif msg.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
+                    break
         except aiohttp.ClientConnectionError as exc:
-            raise ApiError(0, "unreachable", f"cannot reach {c.url}: {exc}") from exc
+            raise ApiError(0, "unreachable", f"lost {c.url}: {exc}") from exc
+        finally:
+            await ws.close()
+        self.close_code = ws.close_code
+        if ws.close_code is None or ws.close_code == aiohttp.WSCloseCode.ABNORMAL_CLOSURE:
+            # no close frame: the heartbeat timed out or the connection was cut
+            raise ApiError(0, "unreachable", f"lost {c.url}: no answer to the heartbeat")
 
 
 def _code_for(status: int) -> str:

@@ -26,6 +26,40 @@ class _Wire(BaseModel):
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
 
+def format_duration(seconds: float | None) -> str:
+    """`1h05m`, `2m03s`, `41s`, or `–` when unknown."""
+    if seconds is None or seconds < 0 or seconds != seconds:
+        return "–"
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    if minutes:
+        return f"{minutes}m{secs:02d}s"
+    return f"{secs}s"
+
+
+class Progress(_Wire):
+    """Start-up work a person waits on: what it is, how far it got, how long is left."""
+
+    what: str
+    """`loading model`, `building warm start`, `starting sandbox`, ..."""
+    done: int | None = None
+    total: int | None = None
+    eta_s: float | None = None
+    """Seconds left at the rate so far; None until it can be estimated."""
+
+    def line(self) -> str:
+        """`building warm start 531/600, ETA 2m05s` (the CLI, the status and the TUI say this)."""
+        text = self.what
+        if self.done is not None and self.total:
+            text += f" {self.done}/{self.total}"
+        if self.eta_s is not None:
+            text += f", ETA {format_duration(self.eta_s)}"
+        return text
+
+
 class Status(_Wire):
     """What `GET /api/status` returns and `status` events carry."""
 
@@ -51,6 +85,9 @@ class Status(_Wire):
     ratings: int = 0
     """Ratings stored for this run."""
     settings: Settings
+    progress: Progress | None = None
+    """What the daemon is doing while it builds the trainer (state `starting`, or `paused`
+    when started with `--paused`); None once the trainer exists."""
 
 
 KL_COEF_MAX = 10.0

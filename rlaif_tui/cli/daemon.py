@@ -26,8 +26,15 @@ def daemon_command(
         str, typer.Option("--host", help="Address to bind; anything but loopback needs a token.")
     ] = "127.0.0.1",
     port: Annotated[
-        int, typer.Option("--port", min=0, max=65535, help="Port (0: any free port).")
-    ] = 8765,
+        int | None,
+        typer.Option(
+            "--port",
+            min=0,
+            max=65535,
+            help="Port (0: any free port). Default 8765; with --resume, the run's previous "
+            "port when it is free.",
+        ),
+    ] = None,
     run_dir: RunDirOption = None,
     resume: ResumeOption = None,
     overrides: SetOption = None,
@@ -111,12 +118,12 @@ def daemon_command(
     if resume is not None and not resume.is_dir():
         typer.echo(f"error: --resume {resume}: no such run directory", err=True)
         raise typer.Exit(2)
-    from rlaif_tui.daemon.main import Options, serve
+    from rlaif_tui.daemon.main import DEFAULT_PORT, Options, serve
     from rlaif_tui.train.run_dir import RunDirBusy
 
     options = Options(
         host=host,
-        port=port,
+        port=DEFAULT_PORT if port is None else port,
         token=given,
         tls_cert=tls_cert,
         tls_key=tls_key,
@@ -124,6 +131,7 @@ def daemon_command(
         allowed_hosts=tuple(allowed_host or ()),
         request_timeout_s=request_timeout,
         max_connections_per_ip=max_connections_per_ip,
+        prefer_previous_port=port is None and resume is not None,
     )
     try:
         code = serve(cfg, target, resume is not None, options)

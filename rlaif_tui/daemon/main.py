@@ -1,7 +1,8 @@
 """Running the daemon: bind, write `daemon.json` and `token`, train, stop cleanly on a signal.
 
 SIGTERM or SIGINT stops gracefully: the step in progress finishes, a checkpoint is written,
-websocket clients are closed with GOING_AWAY, `daemon.json` is removed. A second signal
+websocket clients are closed with GOING_AWAY, `daemon.json` is removed and `daemon.last.json`
+records the exit (url, pid, exit code, last step). A second signal
 abandons the step in progress: the process exits at once, keeping the last checkpoint (ratings
 are already on disk).
 """
@@ -14,8 +15,9 @@ import logging
 import os
 import signal
 import ssl
+import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,6 +43,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("rlaif.daemon")
 
+DEFAULT_PORT = 8765
+
 
 @dataclass
 class Options:
@@ -59,6 +63,9 @@ class Options:
     max_connections_per_ip: int = MAX_CONNECTIONS_PER_IP
     allowed_hosts: tuple[str, ...] = ()
     """Host names besides loopback that `Host`/`Origin` may carry (`--allowed-host`)."""
+    prefer_previous_port: bool = False
+    """Try the port of the run's previous daemon first (`--resume` without `--port`), so
+    clients that knew its address find the new one there."""
 
 
 def run_token(run_dir: Path, given: str | None, resume: bool) -> str:
@@ -118,6 +125,33 @@ def clear_stale_info(run_dir: Path) -> None:
         pid = None
     log.warning("replacing a stale %s (pid %s is not running)", path, pid)
     path.unlink(missing_ok=True)
+
+
+def previous_port(run_dir: Path) -> int | None:
+    """The port of the run's last daemon: `daemon.json` (left by a kill) or `daemon.last.json`."""
+    for name in ("daemon.json", "daemon.last.json"):
+        try:
+            url = str(json.loads((run_dir / name).read_text(encoding="utf-8"))["url"])
+            return int(url.rsplit(":", 1)[1].split("/")[0])
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
+            continue
+    return None
+
+
+def write_last_exit(run_dir: Path, url: str, started_at: float, code: int, step: int) -> None:
+    """`daemon.last.json`: how the daemon ended, for clients that find it gone."""
+    path = run_dir / "daemon.last.json"
+    tmp = path.with_suffix(".json.tmp")
+    record = {
+        "url": url,
+        "pid": os.getpid(),
+        "started_at": started_at,
+        "exited_at": time.time(),
+        "code": code,
+        "step": step,
+    }
+    tmp.write_text(json.dumps(record) + "\n")
+    os.replace(tmp, path)
 
 
 def serve(cfg: TrainConfig, run_dir: Path, resume: bool, options: Options) -> int:
@@ -227,11 +261,23 @@ async def _serve(
     token: str,
     context: ssl.SSLContext | None,
 ) -> int:
-    try:
-        running = await start(cfg, run_dir, resume, options, token, context)
-    except OSError as exc:
-        log.error("cannot listen on %s:%s: %s", options.host, options.port, exc.strerror)
-        return 2
+    previous = previous_port(run_dir) if options.prefer_previous_port else None
+    running = None
+    if previous is not None and previous != options.port:
+        try:
+            running = await start(
+                cfg, run_dir, resume, replace(options, port=previous), token, context
+            )
+        except OSError as exc:
+            log.info(
+                "the previous port %d is taken (%s); using %d", previous, exc.strerror, options.port
+            )
+    if running is None:
+        try:
+            running = await start(cfg, run_dir, resume, options, token, context)
+        except OSError as exc:
+            log.error("cannot listen on %s:%s: %s", options.host, options.port, exc.strerror)
+            return 2
     info = write_info(run_dir, running.url, running.runner.started_at)
     log.info("serving %s on %s (token in %s)", run_dir, running.url, run_dir / "token")
     stopping = asyncio.Event()
@@ -254,6 +300,8 @@ async def _serve(
         loop.add_signal_handler(signum, on_signal, signum)
     await stopping.wait()
     await running.close()
+    code = 1 if running.runner.failed else 0
+    write_last_exit(run_dir, running.url, running.runner.started_at, code, running.runner.step)
     info.unlink(missing_ok=True)
     log.info("stopped at step %d", running.runner.step)
-    return 1 if running.runner.failed else 0
+    return code

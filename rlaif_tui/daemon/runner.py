@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rlaif_tui.api.models import (
+    Progress,
     Rating,
     RunState,
     Settings,
@@ -52,6 +53,12 @@ RATING_STATUS_S = 0.25
 """Delay of the status frame that carries a new rating count (ratings in between share it)."""
 PROBE_EVERY_S = 2.0
 """How often a run paused on a disk error tries a probe write."""
+SNAPSHOT_SETTINGS = 200
+
+PROGRESS_PUBLISH_S = 0.5
+"""Start-up progress goes out as a status event at most this often (and on each new phase)."""
+PROGRESS_LOG_S = 10.0
+"""... and into the daemon's log (what `rlaif daemon` prints) at most this often."""
 
 TrainerFactory = Callable[["Hooks"], "Trainer"]
 """Builds the trainer given its `Hooks` (on the training thread)."""
@@ -121,6 +128,9 @@ class Runner:
         self.settings = settings_of(cfg)
         self._step_s: deque[float] = deque(maxlen=10)
         self._status_soon: asyncio.TimerHandle | None = None
+        self.progress: Progress | None = None
+        self._progress_since: tuple[float, int] = (0.0, 0)
+        self._progress_sent = self._progress_logged = 0.0
         # shared, under the condition's lock
         self._cond = threading.Condition()
         self.paused = paused
@@ -172,6 +182,7 @@ class Runner:
             last_checkpoint=self.last_checkpoint,
             ratings=self.rating_count,
             settings=self.settings,
+            progress=self.progress if self.trainer is None and self.failed is None else None,
         )
 
     def snapshot(self) -> dict[str, Any]:
@@ -180,6 +191,7 @@ class Runner:
             "metrics": self.metrics[-SNAPSHOT_METRICS:],
             "samples": self.samples.recent(SNAPSHOT_SAMPLES),
             "ratings": list(self.recent_ratings),
+            "settings_changes": read_jsonl(self.run_dir / "settings.jsonl")[-SNAPSHOT_SETTINGS:],
         }
 
     # ----- control (event loop thread) ---------------------------------------------------
@@ -305,7 +317,27 @@ class Runner:
             on_samples=self._on_samples,
             on_log=self._on_log,
             on_phase=self._on_phase,
+            on_progress=self._on_progress,
         )
+
+    def _on_progress(self, what: str, done: int | None, total: int | None) -> None:
+        """Start-up progress (training thread): status events, throttled, and log lines."""
+        now = time.monotonic()
+        new = self.progress is None or self.progress.what != what
+        if new:
+            self._progress_since = (now, done or 0)
+        eta = None
+        since, first = self._progress_since
+        if done is not None and total and done > first and now > since:
+            eta = (now - since) / (done - first) * (total - done)
+        self.progress = Progress(what=what, done=done, total=total, eta_s=eta)
+        last = done is not None and done == total
+        if new or last or now - self._progress_sent >= PROGRESS_PUBLISH_S:
+            self._progress_sent = now
+            self._to_loop(self.publish_status)
+        if new or last or now - self._progress_logged >= PROGRESS_LOG_S:
+            self._progress_logged = now
+            log.info("starting: %s", self.progress.line())
 
     def _on_metrics(self, step: int, metrics: dict[str, float]) -> None:
         point = {"step": step, "time": time.time(), **metrics}
@@ -341,6 +373,7 @@ class Runner:
         # Loading the model (the quickstart's first start also builds its warm start, minutes
         # on a CPU): the status says so instead of "idle".
         self._on_phase("loading")
+        self._on_progress("loading training code", None, None)  # torch and transformers
         try:
             trainer = self.factory(self._hooks())
         except Exception as exc:

@@ -271,9 +271,20 @@ def expected_values(problem: Problem) -> list[Any]:
     return out
 
 
-def _constants(tree: ast.AST) -> list[Any]:
+def _arithmetic_operands(tree: ast.AST) -> set[int]:
+    """ids of the constants that are operands of arithmetic on a variable (`count - 27 + 56`)."""
+    out: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp) and any(isinstance(n, ast.Name) for n in ast.walk(node)):
+            out |= {id(n) for n in ast.walk(node) if isinstance(n, ast.Constant)}
+    return out
+
+
+def _constants(tree: ast.AST, skip: set[int] | None = None) -> list[Any]:
     out = []
     for node in ast.walk(tree):
+        if skip and id(node) in skip:
+            continue
         if isinstance(node, ast.Constant | ast.List | ast.Tuple | ast.Dict | ast.Set):
             ok, value = _literal(node)
             if ok:
@@ -315,8 +326,12 @@ def hardcoded_outputs(code: str, problem: Problem) -> bool:
         return False
     reference = _parse(problem.prompt)
     in_prompt = _constants(reference) if reference is not None else []
-    in_prompt += _prompt_words(problem.prompt)
-    constants = _constants(tree)
+    stated = _prompt_words(problem.prompt)
+    in_prompt += stated
+    # The task states numbers to compute with ("count minus 37 plus 53"): a solution doing
+    # arithmetic on its arguments with numbers of its own is wrong, not copying an answer,
+    # even when one operand happens to equal an expected output.
+    constants = _constants(tree, _arithmetic_operands(tree) if stated else None)
     marked = [
         v
         for v in expected

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,9 @@ from rlaif_tui.models.device import pick_autocast, pick_device, set_threads
 from rlaif_tui.models.tiny import TinySpec, build_tiny
 from rlaif_tui.models.value_head import ValueHead
 from rlaif_tui.models.warmstart import WarmStartRecipe, warm_started_tiny
+
+Progress = Callable[[str, int | None, int | None], None]
+"""(what, done, total): start-up progress, e.g. `building warm start`, 531, 600."""
 
 
 @dataclass
@@ -65,7 +68,9 @@ class Policy:
         return self.lora or self.frozen_reference is not None
 
 
-def _tiny_path(cfg: ModelConfig, problems: Sequence[Problem]) -> tuple[Any, Any, str]:
+def _tiny_path(
+    cfg: ModelConfig, problems: Sequence[Problem], on_progress: Progress | None = None
+) -> tuple[Any, Any, str]:
     spec = TinySpec(
         n_embd=cfg.tiny.n_embd,
         n_layer=cfg.tiny.n_layer,
@@ -80,7 +85,16 @@ def _tiny_path(cfg: ModelConfig, problems: Sequence[Problem]) -> tuple[Any, Any,
             batch_size=cfg.warm_start.batch_size,
             lr=cfg.warm_start.lr,
         )
-        path = warm_started_tiny(recipe, [p for p in problems if p.reference])
+        on_step = None
+        if on_progress is not None:
+            report = on_progress
+
+            def on_step(step: int, loss: float) -> None:
+                report("building warm start", step + 1, recipe.steps)
+
+        path = warm_started_tiny(recipe, [p for p in problems if p.reference], on_step)
+        if on_progress is not None:
+            on_progress("loading model", None, None)
         model = AutoModelForCausalLM.from_pretrained(path)
         tokenizer = AutoTokenizer.from_pretrained(path)
         return model, tokenizer, str(path)
@@ -103,13 +117,16 @@ def load_policy(
     *,
     need_reference: bool,
     init_from: Path | None = None,
+    on_progress: Progress | None = None,
 ) -> Policy:
-    """Build the policy described by `cfg`; `init_from` is a checkpoint directory to resume."""
+    """Build the policy described by `cfg`; `init_from` is a checkpoint directory to resume.
+
+    `on_progress` hears about slow start-up work (the tiny model's warm start, step by step)."""
     device = pick_device(cfg.device)
     if device.type == "cpu":
         set_threads(cfg.torch_threads)
     if cfg.source == "tiny":
-        model, tokenizer, base = _tiny_path(cfg, problems)
+        model, tokenizer, base = _tiny_path(cfg, problems, on_progress)
     else:
         model, tokenizer = _hf_path(cfg, cfg.name)
         base = cfg.name

@@ -18,6 +18,9 @@ class Hooks:
     on_log: Callable[[str, str], None] | None = None
     """(level, message), level one of `info`, `warning`, `error`."""
     on_phase: Callable[[str], None] | None = None
+    on_progress: Callable[[str, int | None, int | None], None] | None = None
+    """(what, done, total) while `from_config` sets up: `loading model`, `building warm
+    start` (done/total supervised steps), `starting sandbox`."""
 
 
 @dataclass

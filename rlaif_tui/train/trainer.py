@@ -133,6 +133,9 @@ class Trainer:
         if not problems:
             raise ValueError(f"{cfg.data.problems}: no problems in split {cfg.data.split!r}")
         need_ref = cfg.kl.coef > 0 or cfg.kl.adaptive or cfg.algorithm == "dpo"
+        progress = hooks.on_progress if hooks is not None else None
+        if progress is not None:
+            progress("loading model", None, None)
         with ctx.local_main_first():  # one process per machine builds a warm-start cache
             policy = load_policy(
                 cfg.model.model_copy(
@@ -141,11 +144,14 @@ class Trainer:
                 problems,
                 need_reference=need_ref,
                 init_from=latest,
+                on_progress=progress,
             )
         split_cpu_threads(ctx, cfg, policy.device)
         wrap_policy(policy, ctx)
         log = hooks.on_log if hooks is not None else None
         if sources is None:
+            if progress is not None:
+                progress("starting sandbox", None, None)
             sources = build_sources(cfg, executor, log)
         feedback = ScoringStage.from_config(cfg, sources, log)
         trainer = cls(cfg, run, policy, problems, sources, hooks, feedback)

@@ -8,7 +8,6 @@ active screen from the model when it changed, so a burst of frames costs one red
 from __future__ import annotations
 
 import asyncio
-import random
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,9 +17,17 @@ from textual.binding import Binding, BindingType
 
 from rlaif_tui.api import ApiError, ControlAction, DaemonClient, SettingsPatch
 from rlaif_tui.tui import messages as m
+from rlaif_tui.tui.app_base import RunApp
 from rlaif_tui.tui.commands import RlaifCommands
-from rlaif_tui.tui.discover import DemoDaemon, TargetError
+from rlaif_tui.tui.discover import (
+    DemoDaemon,
+    Target,
+    TargetError,
+    resume_command,
+    shown_path,
+)
 from rlaif_tui.tui.feed import EventSource
+from rlaif_tui.tui.landing import Landing
 from rlaif_tui.tui.rating_desk import RatingDesk
 from rlaif_tui.tui.ratings_queue import default_state_dir
 from rlaif_tui.tui.run_model import RunModel
@@ -33,13 +40,16 @@ from rlaif_tui.tui.screens.rating import RatingScreen
 from rlaif_tui.tui.screens.samples import SamplesScreen
 from rlaif_tui.tui.widgets.run_header import HeaderInfo, RunHeader
 
-BACKOFF_START_S = 0.5
-BACKOFF_MAX_S = 10.0
+ZERO_VARIANCE_WINDOW = 5
+"""Steps averaged for the header's zero-variance warning (one odd step does not warn)."""
 REFRESH_HZ = 15
 """Redraws per second at most, however many frames arrive."""
 
 
-class RlaifApp(App[None]):
+VIEWS = Binding.Group("Views")
+
+
+class RlaifApp(RunApp):
     CSS_PATH = "app.tcss"
     TITLE = "rlaif-tui"
     COMMANDS = App.COMMANDS | {RlaifCommands}
@@ -53,16 +63,18 @@ class RlaifApp(App[None]):
         (0, "-narrow"),
         (120, "-wide"),
     ]
+    # Order is the footer's order after the current view's keys: help and quit first, so an
+    # 80-column footer never cuts them off.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("d", "switch_mode('dashboard')", "Dashboard"),
-        Binding("s", "switch_mode('samples')", "Samples"),
-        Binding("r", "switch_mode('rate')", "Rate"),
+        Binding("question_mark,f1", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+        Binding("d", "switch_mode('dashboard')", "Dashboard", group=VIEWS),
+        Binding("s", "switch_mode('samples')", "Samples", group=VIEWS),
+        Binding("r", "switch_mode('rate')", "Rate", group=VIEWS),
         Binding("p", "toggle_pause", "Pause/resume"),
         Binding("k", "checkpoint", "Checkpoint"),
         Binding("x", "stop", "Stop run"),
         Binding("e", "settings", "Settings"),
-        Binding("question_mark,f1", "help", "Help"),
-        Binding("q", "quit", "Quit"),
     ]
 
     def __init__(
@@ -76,8 +88,11 @@ class RlaifApp(App[None]):
         rater: str | None = None,
         demo: DemoDaemon | None = None,
         can_start_demo: bool = False,
+        target: Target | None = None,
     ) -> None:
         super().__init__()
+        self.target = target
+        """Where the daemon was found (`--run`, the demo, or `runs/`); None for a bare URL."""
         self.url = url
         self.client = DaemonClient(url, token) if url else None
         self.feed: EventSource | None = feed or self.client
@@ -93,6 +108,11 @@ class RlaifApp(App[None]):
         self.ever_connected = False
         self._sending = False
         self._retry = asyncio.Event()
+        self.run_config: dict[str, Any] | None = None
+        """The run's config (`GET /api/config`), once connected."""
+        self._landing_due = asyncio.Event()
+        self.landing: Landing | None = None
+        """Where the newest rating of this session landed (the rating view shows it)."""
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -108,6 +128,11 @@ class RlaifApp(App[None]):
     async def on_unmount(self) -> None:
         if self.client is not None:
             await self.client.close()
+
+    @property
+    def resume_hint(self) -> str:
+        """The command that brings the run's daemon back (empty when the run dir is unknown)."""
+        return resume_command(self.run_dir) if self.run_dir is not None else ""
 
     def connect(self, url: str, token: str | None) -> None:
         self.url = url
@@ -129,63 +154,15 @@ class RlaifApp(App[None]):
         header.show(
             HeaderInfo(
                 self.model.status,
-                self.model.latest.get("groups/zero_variance"),
+                self.model.recent_mean("groups/zero_variance", ZERO_VARIANCE_WINDOW),
                 self.desk.session_acked,
                 self.model.run_ratings,
                 self.desk.queued,
                 self.connection_detail,
+                self.resume_hint,
             )
         )
         screen.sync(force)
-
-    # -- the event stream ------------------------------------------------------------------
-
-    @work(exclusive=True, group="stream", exit_on_error=False)
-    async def follow(self) -> None:
-        """Follow `/api/events` for as long as the app runs, reconnecting with backoff.
-
-        It resumes with `?since=<last frame id>`: the daemon replays what was missed, or
-        sends a fresh snapshot; the model ignores frames it already holds.
-        """
-        assert self.feed is not None
-        delay, attempt = BACKOFF_START_S, 0
-        while True:
-            connected = False
-            try:
-                async for event in self.feed.events(self.model.last_event_id):
-                    if not connected:
-                        connected, delay, attempt = True, BACKOFF_START_S, 0
-                        if self.client is not None:
-                            self.post_message(m.ConnectionChanged("connected", self.url or ""))
-                    self.post_message(m.EventReceived(event))
-                error = "the daemon closed the event stream"
-            except ApiError as exc:
-                if exc.status in (401, 403):
-                    self.post_message(m.ConnectionChanged("unauthorized", "", exc.message))
-                    return
-                error = exc.message
-            except Exception as exc:  # a bad frame or a transport error: reconnect, don't die
-                error = f"{type(exc).__name__}: {exc}"
-            attempt += 1
-            wait = delay * (1 + 0.2 * random.random())
-            detail = f"retry in {wait:.1f}s (try {attempt})"
-            self.post_message(m.ConnectionChanged("reconnecting", detail, error))
-            self._retry.clear()
-            try:
-                async with asyncio.timeout(wait):
-                    await self._retry.wait()
-            except TimeoutError:
-                pass
-            delay = min(delay * 2, BACKOFF_MAX_S)
-
-    def retry_now(self) -> None:
-        """Reconnect now: wake the waiting stream worker, or start it again after a 401."""
-        if self.feed is None:
-            return
-        if any(w.group == "stream" and w.is_running for w in self.workers):
-            self._retry.set()
-        else:
-            self.follow()
 
     @on(m.EventReceived)
     def _event(self, message: m.EventReceived) -> None:
@@ -193,6 +170,7 @@ class RlaifApp(App[None]):
         self.model.apply(event)
         if self.model.status is not None:
             self.desk.open(self.model.status.run)
+            self._check_landing()
         if event.type == "error":
             self.notify(
                 str(event.data.get("message", event.data)), title="Daemon error", severity="error"
@@ -205,6 +183,7 @@ class RlaifApp(App[None]):
         shown = self.screen if isinstance(self.screen, ConnectionScreen) else None
         if message.state == "connected":
             self.ever_connected = True
+            self.load_config()
             if shown is not None:
                 self.pop_screen()
             return
@@ -219,65 +198,6 @@ class RlaifApp(App[None]):
         if isinstance(self.screen, ConnectionScreen):
             return action in ("quit", "help", "command_palette", "retry")
         return True
-
-    # -- ratings ---------------------------------------------------------------------------
-
-    def rate_score(self, sample_id: str, score: int, comment: str = "") -> None:
-        self.desk.score(sample_id, score, comment)
-        self.notify(f"scored {score}: u undoes within {self.desk.undo_window_s:g}s", timeout=2)
-
-    def rate_preference(self, chosen_id: str, rejected_id: str, comment: str = "") -> None:
-        self.desk.prefer(chosen_id, rejected_id, comment)
-        self.notify(
-            f"preferred {chosen_id}: u undoes within {self.desk.undo_window_s:g}s", timeout=2
-        )
-
-    def undo(self) -> str | None:
-        """Undo the newest rating not yet sent (or skip); returns the sample to show again."""
-        action, what = self.desk.undo()
-        self.notify(what, timeout=3, severity="information" if action else "warning")
-        return action.sample_ids[0] if action is not None else None
-
-    def _send_due(self) -> None:
-        if self.client is None or self._sending or self.connection != "connected":
-            return
-        if self.desk.due():
-            self._sending = True
-            self.send_ratings()
-
-    @work(group="send", exit_on_error=False)
-    async def send_ratings(self) -> None:
-        """Send due ratings in order; the first connection failure leaves the rest queued."""
-        assert self.client is not None
-        try:
-            for rating in self.desk.due():
-                self.desk.in_flight.add(rating.id)
-                try:
-                    stored = await self.client.rate(rating)
-                except ApiError as exc:
-                    if exc.status == 0 or exc.status >= 500 or exc.status in (401, 408, 429):
-                        return  # kept; sent again with the same id on the next tick
-                    self.desk.rejected(rating.id, f"{exc.code}: {exc.message}")
-                    self.post_message(m.RatingRejected(rating.id, exc))
-                    continue
-                finally:
-                    self.desk.in_flight.discard(rating.id)
-                if self.desk.acknowledged(stored.id):
-                    self.post_message(m.RatingAcknowledged(stored))
-        finally:
-            self._sending = False
-
-    @on(m.RatingAcknowledged)
-    def _rated(self, message: m.RatingAcknowledged) -> None:
-        self.model.add_rating(message.rating.model_dump())
-
-    @on(m.RatingRejected)
-    def _rating_rejected(self, message: m.RatingRejected) -> None:
-        self.notify(
-            f"the daemon refused rating {message.rating_id}: {message.error.message}",
-            title="Rating not stored",
-            severity="error",
-        )
 
     # -- control and settings --------------------------------------------------------------
 
@@ -394,6 +314,7 @@ class RlaifApp(App[None]):
 
     @on(m.DemoStarted)
     def _demo_started(self, message: m.DemoStarted) -> None:
+        self.target = message.target
         self.connect(message.target.url, message.target.token)
 
     @on(m.DemoFailed)
@@ -416,9 +337,29 @@ class RlaifApp(App[None]):
         )
 
     async def action_quit(self) -> None:
-        if self.demo is None or not self.demo.running:
+        if isinstance(self.screen, ConnectionScreen) and self.screen.kind != "starting":
+            self.exit(return_code=1)  # quitting an error screen: scripts see the failure
+            return
+        demo_running = self.demo is not None and self.demo.running
+        queued = self.desk.queued
+        if not demo_running and not queued:
             self.exit()
             return
+        unsent = ""
+        if queued:
+            unsent = (
+                f"{queued} rating{'s' if queued != 1 else ''} not sent yet: kept on this "
+                "machine and sent when you connect to this run again.\n\n"
+            )
+        if not demo_running:
+
+            def leave(yes: bool | None) -> None:
+                if yes:
+                    self.exit()
+
+            self.push_screen(ConfirmScreen(unsent + "Quit?", "Quit", "Stay"), leave)
+            return
+        assert self.demo is not None
 
         def answered(stop: bool | None) -> None:
             if stop is None:
@@ -426,5 +367,8 @@ class RlaifApp(App[None]):
             self.keep_demo = not stop
             self.exit()
 
-        question = f"The demo daemon is still running ({self.demo.run_dir}).\n\nStop it?"
+        question = (
+            f"{unsent}The demo daemon is still running ({shown_path(self.demo.run_dir)}).\n\n"
+            "Stop it, or keep it training and quit?"
+        )
         self.push_screen(ConfirmScreen(question, "Stop it", "Keep it running"), answered)

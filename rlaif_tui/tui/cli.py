@@ -13,9 +13,12 @@ from pathlib import Path
 from rlaif_tui.tui.discover import (
     QUICKSTART_CONFIG,
     DemoDaemon,
+    Target,
     TargetError,
+    command_path,
     find_local,
     read_run_dir,
+    shown_path,
 )
 
 
@@ -44,6 +47,7 @@ def main(argv: list[str] | None = None) -> None:
 
     url, token = args.url, args.token or os.environ.get("RLAIF_TOKEN")
     demo: DemoDaemon | None = None
+    target: Target | None = None
     try:
         if args.run is not None:
             target = read_run_dir(args.run)
@@ -51,17 +55,22 @@ def main(argv: list[str] | None = None) -> None:
         elif args.demo:
             demo = DemoDaemon(runs_root=args.runs_root)
         elif url is None:
-            found = find_local(args.runs_root)
-            if found is not None:
-                url, token = found.url, found.token
+            target = find_local(args.runs_root)
+            if target is not None:
+                url, token = target.url, target.token
     except TargetError as exc:
         sys.exit(f"rlaif-tui: {exc}")
-    app = RlaifApp(url, token, rater=args.rater, demo=demo, can_start_demo=url is None)
+    app = RlaifApp(
+        url, token, rater=args.rater, demo=demo, can_start_demo=url is None, target=target
+    )
     try:
         app.run()
     finally:
         if app.demo is not None and app.demo.running:
             if app.keep_demo:
-                print(f"demo daemon still running: rlaif-tui --run {app.demo.run_dir}")
+                again = f"{command_path('rlaif-tui')} --run {shown_path(app.demo.run_dir)}"
+                print(f"demo daemon still running; reconnect with: {again}")
             else:
                 app.demo.stop()
+    if app.return_code:
+        sys.exit(app.return_code)

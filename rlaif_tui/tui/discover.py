@@ -31,18 +31,69 @@ class Target:
     url: str
     token: str | None
     run_dir: Path | None = None
+    pid: int | None = None
+
+
+@dataclass(frozen=True)
+class LastExit:
+    """`daemon.last.json`: what the run's previous daemon left when it exited cleanly."""
+
+    pid: int | None
+    code: int | None
+    step: int | None
+
+
+def command_path(name: str) -> str:
+    """`name` if the shell finds this installation's copy on PATH, else its absolute path, so
+    a printed command runs as printed (e.g. when the venv is not activated)."""
+    beside = Path(sys.executable).parent / name
+    if not beside.exists():
+        return shutil.which(name) or name
+    found = shutil.which(name)
+    if found is not None and Path(found).resolve() == beside.resolve():
+        return name
+    return str(beside)
+
+
+def shown_path(path: Path) -> str:
+    """`path` relative to the working directory when it is inside it, else absolute."""
+    absolute = path.resolve()
+    try:
+        return str(absolute.relative_to(Path.cwd()))
+    except ValueError:
+        return str(absolute)
+
+
+def resume_command(run_dir: Path) -> str:
+    """The command that starts a daemon again on `run_dir`, runnable as printed."""
+    return f"{command_path('rlaif')} daemon --resume {shown_path(run_dir)}"
+
+
+def read_last_exit(run_dir: Path) -> LastExit | None:
+    try:
+        info = json.loads((run_dir / "daemon.last.json").read_text(encoding="utf-8"))
+        return LastExit(info.get("pid"), info.get("code"), info.get("step"))
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def read_run_dir(run_dir: Path) -> Target:
     """The URL and token of the daemon serving `run_dir`."""
     info_path = run_dir / "daemon.json"
+    if not run_dir.is_dir():
+        raise TargetError(
+            f"{run_dir}: no such run directory. Start a run with "
+            f"`{command_path('rlaif')} daemon --config configs/quickstart.yaml --run-dir "
+            f"{run_dir}`, or pass the directory of an existing run"
+        )
     try:
         info = json.loads(info_path.read_text(encoding="utf-8"))
         url = str(info["url"])
+        pid = int(info["pid"]) if "pid" in info else None
     except FileNotFoundError as exc:
         raise TargetError(
-            f"{info_path}: not found — is a daemon running for this run? "
-            f"Start one with `rlaif daemon --resume {run_dir}`"
+            f"{info_path}: not found — no daemon is serving this run. "
+            f"Start one with `{resume_command(run_dir)}`"
         ) from exc
     except (ValueError, KeyError, TypeError) as exc:
         raise TargetError(f'{info_path}: expected a JSON object with "url": {exc}') from exc
@@ -53,7 +104,7 @@ def read_run_dir(run_dir: Path) -> Target:
         token = None
     except PermissionError as exc:
         raise TargetError(f"{token_path}: cannot read the token ({exc.strerror})") from exc
-    return Target(url, token, run_dir)
+    return Target(url, token, run_dir, pid)
 
 
 def pid_alive(pid: int) -> bool:
@@ -107,6 +158,11 @@ def rlaif_command() -> list[str]:
     return [found]
 
 
+DEMO_HOLD_S = 4.0
+"""Seconds the demo holds each batch's update open for ratings (`reward.human.hold_s`), so a
+rating of a fresh sample lands in that batch's update instead of only becoming a pair."""
+
+
 class DemoDaemon:
     """`rlaif daemon --config configs/quickstart.yaml` in a fresh run dir, as a child process."""
 
@@ -130,6 +186,8 @@ class DemoDaemon:
             "0",
             "--run-dir",
             str(self.run_dir),
+            "--set",
+            f"reward.human.hold_s={DEMO_HOLD_S}",
         ]
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(

@@ -6,6 +6,7 @@ None of these is `can_replace`: every frame, acknowledgement and failure is hand
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from textual.message import Message
 
@@ -67,3 +68,18 @@ class DemoStarted(Message):
 @dataclass
 class DemoFailed(Message):
     message: str
+
+
+@dataclass
+class ConfigLoaded(Message):
+    """The run's config (`GET /api/config`): what ratings and pairs do in this run."""
+
+    config: dict[str, Any]
+
+
+@dataclass
+class LandingUpdated(Message):
+    """The daemon's record of a rated sample after its update (`GET /api/samples/{id}`)."""
+
+    rating_id: str
+    sample: dict[str, Any]

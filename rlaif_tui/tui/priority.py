@@ -100,11 +100,32 @@ def rating_queue(
 def ab_partner(sample: Sample, group: Sequence[Sample]) -> Sample | None:
     """The other completion of the same prompt to compare `sample` with in an A/B rating.
 
-    The one whose reward is closest to `sample`'s: where the automatic reward cannot separate
-    two completions, a human preference between them says the most.
+    Never one with the same program (a byte-identical pair teaches nothing and wastes the
+    rater's time). Among the rest, one whose outcome differs (passed vs failed, or a different
+    number of tests passed) comes first: a person can tell those apart and the preference
+    says which failure is worse; then the closest reward, where the automatic signal cannot
+    separate them.
     """
-    others = [s for s in group if s["id"] != sample["id"]]
+    program = _program(sample)
+    others = [s for s in group if s["id"] != sample["id"] and _program(s) != program]
     if not others:
         return None
     reward = float(sample.get("reward", 0.0))
-    return min(others, key=lambda s: (abs(float(s.get("reward", 0.0)) - reward), str(s["id"])))
+    mine = _outcome_key(sample)
+    return min(
+        others,
+        key=lambda s: (
+            _outcome_key(s) == mine,
+            abs(float(s.get("reward", 0.0)) - reward),
+            str(s["id"]),
+        ),
+    )
+
+
+def _program(sample: Sample) -> str:
+    return str(sample.get("program") or sample.get("completion") or "").strip()
+
+
+def _outcome_key(sample: Sample) -> tuple[object, ...]:
+    outcome = sample.get("outcome") or {}
+    return (outcome.get("status"), outcome.get("tests_passed"))

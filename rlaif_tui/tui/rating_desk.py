@@ -61,11 +61,15 @@ class RatingDesk:
             raise RuntimeError("no run yet: ratings need a connection to a daemon first")
         return self.queue
 
-    def score(self, sample_id: str, score: int, comment: str = "") -> RatingIn:
+    def score(
+        self, sample_id: str, score: int, comment: str = "", *, now: bool = False
+    ) -> RatingIn:
+        """Queue a 1-5 score; `now` skips the undo window (its batch is held for ratings, and
+        waiting would miss the update)."""
         rating = RatingIn(
             id=new_rating_id(), sample_id=sample_id, score=score, comment=comment, rater=self.rater
         )
-        self._add(rating)
+        self._add(rating, now=now)
         return rating
 
     def prefer(self, chosen_id: str, rejected_id: str, comment: str = "") -> RatingIn:
@@ -80,8 +84,9 @@ class RatingDesk:
         self._add(rating)
         return rating
 
-    def _add(self, rating: RatingIn) -> None:
-        self._require_queue().add(rating)
+    def _add(self, rating: RatingIn, *, now: bool = False) -> None:
+        at = time.time() - self.undo_window_s if now else None
+        self._require_queue().add(rating, at=at)
         samples = _samples_of(rating)
         self._rated[rating.id] = samples
         self.history.append(Action("rate", samples, rating.id))

@@ -21,6 +21,35 @@ MAX_SAMPLES = 2000
 """Samples kept for browsing and rating; older ones drop out, oldest first."""
 
 
+def describe_settings(values: dict[str, Any]) -> str:
+    """`temperature 1.3, weight human 1` for a journalled change (`settings.jsonl`)."""
+    parts = []
+    for key, value in sorted(values.items()):
+        if key == "reward_weights" and isinstance(value, dict):
+            parts += [f"weight {k} {v:g}" for k, v in sorted(value.items())]
+        elif isinstance(value, int | float):
+            parts.append(f"{key} {value:g}")
+    return ", ".join(parts)
+
+
+def settings_diff(old: Settings, new: Settings) -> str:
+    """`temperature 1→1.3` for what differs between two settings."""
+    parts = []
+    for key in ("kl_coef", "kl_target", "temperature"):
+        a, b = getattr(old, key), getattr(new, key)
+        if a != b:
+            parts.append(f"{key} {_num(a)}→{_num(b)}")
+    for name in sorted(set(old.reward_weights) | set(new.reward_weights)):
+        a, b = old.reward_weights.get(name), new.reward_weights.get(name)
+        if a != b:
+            parts.append(f"weight {name} {_num(a)}→{_num(b)}")
+    return ", ".join(parts)
+
+
+def _num(value: float | None) -> str:
+    return "–" if value is None else f"{value:g}"
+
+
 @dataclass
 class Versions:
     status: int = 0
@@ -42,6 +71,8 @@ class RunModel:
     rating_ids: set[str] = field(default_factory=set)
     run_ratings: int = 0
     log: deque[tuple[str, str]] = field(default_factory=lambda: deque(maxlen=200))
+    settings_marks: list[tuple[int, str]] = field(default_factory=list)
+    """(step, what changed) for each live settings change: the charts mark these steps."""
     last_event_id: int | None = None
     versions: Versions = field(default_factory=Versions)
 
@@ -74,16 +105,26 @@ class RunModel:
             self.add_sample(sample)
         for rating in data.get("ratings", []):
             self.add_rating(rating, count=False)
+        for change in data.get("settings_changes", []):
+            values = change.get("settings") or {}
+            self.mark_settings(int(change.get("step", 0)), describe_settings(values))
+
+    def mark_settings(self, step: int, what: str) -> None:
+        if what and (step, what) not in self.settings_marks:
+            self.settings_marks.append((step, what))
+            self.settings_marks.sort()
 
     def set_status(self, status: Status) -> None:
+        old = self.status
+        if old is not None and old.run == status.run and old.settings != status.settings:
+            self.mark_settings(status.step, settings_diff(old.settings, status.settings))
         self.status = status
         self.run_ratings = status.ratings
         self.versions.status += 1
 
     def set_settings(self, settings: Settings) -> None:
         if self.status is not None:
-            self.status = self.status.model_copy(update={"settings": settings})
-            self.versions.status += 1
+            self.set_status(self.status.model_copy(update={"settings": settings}))
 
     def add_metrics(self, point: dict[str, Any]) -> None:
         step = int(point.get("step", 0))
@@ -126,3 +167,8 @@ class RunModel:
 
     def series(self, key: str) -> list[tuple[int, float]]:
         return list(self.metrics.get(key, ()))
+
+    def recent_mean(self, key: str, steps: int) -> float | None:
+        """Mean of the last `steps` points of `key`, or None before the first."""
+        points = list(self.metrics.get(key, ()))[-steps:]
+        return sum(v for _, v in points) / len(points) if points else None

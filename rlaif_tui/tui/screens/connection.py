@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from rlaif_tui.tui.app import RlaifApp
 
 
-def advice(kind: str, url: str | None, detail: str, can_start_demo: bool) -> Text:
+def advice(kind: str, url: str | None, detail: str, can_start_demo: bool, resume: str = "") -> Text:
     text = Text()
     if kind == "unauthorized":
         text.append("The daemon rejected the token (401 unauthorized)\n\n", "bold")
@@ -42,10 +42,17 @@ def advice(kind: str, url: str | None, detail: str, can_start_demo: bool) -> Tex
     else:
         text.append("Cannot reach the daemon\n\n", "bold")
         text.append(f"{url}\n\n", "underline")
+        if resume:
+            text.append("Is it running? Bring this run's daemon back with\n")
+            text.append(f"  {resume}\n", "bold")
+            text.append("(this screen finds it again, whatever port it gets)\n\n")
+        else:
+            text.append(
+                "Is it running? Start one, or resume a stopped run:\n"
+                "  rlaif daemon --config configs/quickstart.yaml\n"
+                "  rlaif daemon --resume runs/<name>\n"
+            )
         text.append(
-            "Is it running? Start one, or resume a stopped run:\n"
-            "  rlaif daemon --config configs/quickstart.yaml\n"
-            "  rlaif daemon --resume runs/<name>\n"
             "For a remote daemon check the address, the port and the SSH tunnel\n"
             "  ssh -L 8765:127.0.0.1:8765 SERVER\n\n"
             "Retrying with backoff; r retries now.\n"
@@ -84,7 +91,8 @@ class ConnectionScreen(Screen[None]):
     def update(self, kind: str, detail: str = "") -> None:
         self.kind, self.detail = kind, detail
         self.set_class(kind == "unauthorized", "-unauthorized")
-        text = advice(kind, self.rlaif.url, detail, self.rlaif.can_start_demo)
+        app = self.rlaif
+        text = advice(kind, app.url, detail, app.can_start_demo, app.resume_hint)
         self.query_one("#connection-text", Static).update(text)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

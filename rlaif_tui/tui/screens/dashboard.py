@@ -7,42 +7,53 @@ from textual.containers import Grid
 from textual.widgets import Static
 
 from rlaif_tui.tui.screens.base import RunScreen
-from rlaif_tui.tui.widgets.chart import Chart
+from rlaif_tui.tui.widgets.chart import Chart, ChartSpec, Line
 
-# (keys plotted, band) — keys[0] is the chart's title; the band shades mean ± std.
-CHARTS: list[tuple[list[str], tuple[str, str] | None]] = [
-    (["reward/mean"], ("reward/mean", "reward/std")),
-    (["pass/rate", "eval/pass@1"], None),  # held-out pass@1 when the run evaluates
-    (["kl/mean"], None),
-    (["loss/policy", "loss/total"], None),
-    (["entropy/mean"], None),
-    (["lr"], None),
-    (["throughput/completions_per_s"], None),
-    (["time/reward_wait_share"], None),
-    (["groups/zero_variance"], None),
+UNIT = (0.0, 1.0)
+POSITIVE = (0.0, None)
+
+CHARTS: list[ChartSpec] = [
+    ChartSpec((Line("reward/mean"),), band=("reward/mean", "reward/std"), baseline=True),
+    # held-out pass@1 when the run evaluates (a few points: drawn as they are)
+    ChartSpec(
+        (Line("pass/rate"), Line("eval/pass@1", "second", smooth=False)),
+        domain=UNIT,
+        baseline=True,
+    ),
+    ChartSpec((Line("kl/mean"),), domain=POSITIVE),
+    ChartSpec((Line("loss/policy"), Line("loss/total", "second"))),
+    ChartSpec((Line("entropy/mean"),), domain=POSITIVE),
+    ChartSpec((Line("lr", smooth=False),), domain=POSITIVE),
+    ChartSpec((Line("throughput/completions_per_s"),), domain=POSITIVE),
+    ChartSpec((Line("time/reward_wait_share"),), domain=UNIT),
+    ChartSpec((Line("groups/zero_variance"),), domain=UNIT),
 ]
+"""The dashboard's charts; a comparison series (e.g. a matched control run) is one more
+`Line(key, "control")` in a spec."""
 
 
 class DashboardScreen(RunScreen):
     def __init__(self) -> None:
         super().__init__()
-        self._seen_metrics = -1
+        self._seen_metrics = (-1, -1)
         self._seen_status = -1
 
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
         with Grid(id="charts"):
-            for keys, band in CHARTS:
-                yield Chart(keys, band=band, id=_chart_id(keys[0]))
+            for spec in CHARTS:
+                yield Chart(spec, id=_chart_id(spec.key))
         yield Static(id="settings-strip")
         yield from self.compose_footer()
 
     def sync(self, force: bool) -> None:
         model = self.rlaif.model
-        if force or model.versions.metrics != self._seen_metrics:
-            self._seen_metrics = model.versions.metrics
+        seen = (model.versions.metrics, len(model.settings_marks))
+        if force or seen != self._seen_metrics:
+            self._seen_metrics = seen
+            marks = [step for step, _ in model.settings_marks]
             for chart in self.query(Chart):
-                chart.set_data(model.metrics)
+                chart.set_data(model.metrics, marks)
         if force or model.versions.status != self._seen_status:
             self._seen_status = model.versions.status
             self.query_one("#settings-strip", Static).update(self._settings_line())
@@ -54,7 +65,12 @@ class DashboardScreen(RunScreen):
         s = status.settings
         weights = " ".join(f"{k} {v:g}" for k, v in sorted(s.reward_weights.items()))
         target = f" (target {s.kl_target:g})" if s.kl_target is not None else ""
-        return f"β {s.kl_coef:g}{target} · temperature {s.temperature:g} · weights {weights}"
+        line = f"β {s.kl_coef:g}{target} · temperature {s.temperature:g} · weights {weights}"
+        marks = self.rlaif.model.settings_marks
+        if marks:
+            step, what = marks[-1]
+            line += f" · ┊ changed at step {step}: {what}"
+        return line
 
 
 def _chart_id(key: str) -> str:

@@ -15,7 +15,10 @@ from rlaif_tui.api import Settings, SettingsPatch
 
 
 class ConfirmScreen(ModalScreen[bool | None]):
-    """Returns True (yes), False (no) or None (escape: cancelled)."""
+    """Returns True (yes), False (no) or None (escape: cancelled).
+
+    "No" has the focus, so enter takes the safe answer: a dialog that can stop a run asks
+    "stop?" and an absent-minded enter keeps it running."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Yes"),
@@ -32,7 +35,10 @@ class ConfirmScreen(ModalScreen[bool | None]):
             yield Static(self.question, classes="dialog-question")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(f"{self.yes} [y]", variant="error", id="yes")
-                yield Button(f"{self.no} [n]", id="no")
+                yield Button(f"{self.no} [n]", variant="primary", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
 
     def action_answer(self, answer: bool | None) -> None:
         self.dismiss(answer)

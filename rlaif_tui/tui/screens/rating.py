@@ -12,22 +12,24 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from rlaif_tui.tui.filters import short_problem_id
+from rlaif_tui.tui.landing import held, human_weight, weight_line
 from rlaif_tui.tui.priority import Candidate, ab_partner, rating_queue
 from rlaif_tui.tui.run_model import Sample
 from rlaif_tui.tui.screens.base import RunScreen
 from rlaif_tui.tui.widgets.sample_card import SampleCard
 
 LIST_LENGTH = 100
+SCORES = Binding.Group("Score")
 
 
 class RatingScreen(RunScreen):
     AUTO_FOCUS = "#rate-queue"
     BINDINGS: ClassVar[list[BindingType]] = [
-        *(Binding(str(n), f"score({n})", f"Score {n}", show=n in (1, 5)) for n in range(1, 6)),
+        *(Binding(str(n), f"score({n})", f"Score {n}", group=SCORES) for n in range(1, 6)),
         Binding("v", "versus", "A/B"),
         Binding("a", "prefer('a')", "Prefer A", show=False),
         Binding("b", "prefer('b')", "Prefer B", show=False),
-        Binding("space,n", "skip", "Skip"),
+        Binding("space,n", "skip", "Skip", key_display="n"),
         Binding("u", "undo", "Undo"),
         Binding("c", "comment", "Comment"),
         Binding("escape", "close_comment", "Close comment", show=False),
@@ -47,6 +49,7 @@ class RatingScreen(RunScreen):
             yield OptionList(id="rate-queue")
             with Vertical(id="rate-main"):
                 yield Static(id="rate-why")
+                yield Static(id="rate-landing")
                 with Horizontal(id="rate-cards"):
                     yield SampleCard(id="card-a")
                     yield SampleCard(compact=True, id="card-b")
@@ -69,16 +72,19 @@ class RatingScreen(RunScreen):
         groups = {
             gid: model.group_of(model.samples[ids[0]]) for gid, ids in model.groups.items() if ids
         }
-        self.candidates = rating_queue(
-            model.samples.values(), groups, model.rated | desk.excluded()
-        )
+        ranked = rating_queue(model.samples.values(), groups, model.rated | desk.excluded())
+        status = model.status
+        if human_weight(status) > 0:  # a held batch's rating still counts: those first
+            ranked.sort(key=lambda c: not held(c.sample, status))
+        self.candidates = ranked
         queue = self.query_one("#rate-queue", OptionList)
         queue.clear_options()
         queue.add_options(
             Option(
                 f"{short_problem_id(str(c.sample.get('problem_id', '?')), 13)} "
                 f"{float(c.sample.get('reward', 0)):+.2f}"
-                f"{' ⚑' if c.score >= 2 else ''}",
+                f"{' ⚑' if c.score >= 2 else ''}"
+                f"{' ⏳' if held(c.sample, status) else ''}",
                 id=c.id,
             )
             for c in self.candidates[:LIST_LENGTH]
@@ -98,6 +104,15 @@ class RatingScreen(RunScreen):
         choice = None
         if to is not None and to in model.samples:
             choice = model.samples[to]
+        elif self.versus:  # the first one that has a different program to compare with
+            choice = next(
+                (
+                    c.sample
+                    for c in self.candidates
+                    if ab_partner(c.sample, model.group_of(c.sample)) is not None
+                ),
+                None,
+            )
         elif self.candidates:
             choice = self.candidates[0].sample
         self.current = choice
@@ -116,9 +131,15 @@ class RatingScreen(RunScreen):
         self.query_one("#card-b", SampleCard).show(self.partner, label="B")
         why = self.query_one("#rate-why", Static)
         if sample is None:
-            why.update("Nothing to rate yet: samples appear as the run produces them.")
+            why.update(
+                "Nothing to compare yet: no group has two different programs."
+                if self.versus
+                else "Nothing to rate yet: samples appear as the run produces them."
+            )
         else:
             reasons = next((c.reasons for c in self.candidates if c.id == sample["id"]), ())
+            if held(sample, model.status):
+                reasons = ("⏳ its batch is held: a score counts in this update", *reasons)
             hint = "a / b: which is better?" if self.versus else "1–5: how good is it?"
             why.update(f"{hint}   " + ("; ".join(reasons) if reasons else "picked: newest unrated"))
             self._highlight(str(sample["id"]))
@@ -131,15 +152,20 @@ class RatingScreen(RunScreen):
             queue.highlighted = None
 
     def _counters(self) -> None:
-        desk, model = self.rlaif.desk, self.rlaif.model
+        app = self.rlaif
+        desk, model = app.desk, app.model
         comment = self.query_one("#comment", Input).value
         text = (
-            f"this session {desk.session_acked} · queued {desk.queued} · run {model.run_ratings}"
-            f" · rater {desk.rater}"
+            f"{weight_line(model.status, app.run_config)} · session {desk.session_acked} · "
+            f"queued {desk.queued} · run {model.run_ratings} · rater {desk.rater}"
         )
         if comment:
             text += f" · comment: {comment[:40]}"
         self.query_one("#rate-counters", Static).update(text)
+        landing = app.landing
+        self.query_one("#rate-landing", Static).update(
+            landing.line(app.run_config) if landing is not None else ""
+        )
 
     def _take_comment(self) -> str:
         box = self.query_one("#comment", Input)

@@ -27,7 +27,7 @@ class SamplesScreen(RunScreen):
         Binding("slash", "filter", "Filter"),
         Binding("o", "sort", "Sort"),
         Binding("g", "group", "Group view"),
-        Binding("escape", "close_filter", "Close filter", show=False),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
 
     def __init__(self) -> None:
@@ -76,6 +76,8 @@ class SamplesScreen(RunScreen):
                 key=str(s["id"]),
             )
         table.border_title = f"samples · {len(rows)} shown · sort {self.sort}"
+        if self.filter != SampleFilter():
+            table.border_title += " · filtered (esc clears)"
         if keep is not None and keep in model.samples:
             with suppress(RowDoesNotExist):  # the kept sample is filtered out now
                 table.move_cursor(row=table.get_row_index(keep), animate=False)
@@ -129,6 +131,15 @@ class SamplesScreen(RunScreen):
         box = self.query_one("#filter", Input)
         box.add_class("-open")
         box.focus()
+
+    def action_clear_filter(self) -> None:
+        """Escape: close the filter line and show every sample again."""
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        self.action_close_filter()
+        if self.filter != SampleFilter():
+            self.filter = SampleFilter()
+            self.sync(force=True)
 
     def action_close_filter(self) -> None:
         box = self.query_one("#filter", Input)

@@ -1,27 +1,36 @@
-"""A line chart drawn in braille dots (2×4 dots per cell), titled with its metric key.
+"""A line chart drawn in braille dots (2×4 dots per cell), titled with its metric keys.
 
 Written here rather than wrapping plotext (`textual-plotext`): a chart is redrawn up to ten
 times a second from a few hundred points, and a braille grid built straight into `Text` costs
-well under a millisecond per chart, takes its colours from the app's CSS (so light and dark
-themes both work), and needs no axis chrome — the border carries the key, the last value and
-the range, which keeps nine charts readable at 80×24.
+well under a millisecond per chart and takes its colours from the app's CSS (so light and dark
+themes both work).
+
+What a chart shows, back to front: a shaded band (cell backgrounds, e.g. mean ± std), dotted
+vertical markers (live settings changes), a dimmed dotted baseline (the first value: the
+warm-started policy), each series' raw points dimmed with its moving average over them, and a
+row of step labels under the plot. The y range is the lines' own range (the band is clipped to
+it), cut to the metric's domain (`pass/rate` never leaves [0, 1]).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
 Series = Sequence[tuple[int, float]]
+Role = Literal["main", "second", "control"]
 
 # Bit of each dot in a braille cell, indexed [row][column] (Unicode's dot numbering).
 _DOTS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
 _BRAILLE = 0x2800
+AXIS_MIN_HEIGHT = 4
+"""Below this many rows the step labels move into the border (the plot needs the room)."""
 
 
 def format_value(value: float) -> str:
@@ -35,13 +44,63 @@ def format_value(value: float) -> str:
     return f"{value:.3g}"
 
 
+def moving_average(series: Series, window: int) -> list[tuple[int, float]]:
+    """Trailing mean over `window` points (fewer at the start)."""
+    out, total = [], 0.0
+    for i, (step, value) in enumerate(series):
+        total += value
+        if i >= window:
+            total -= series[i - window][1]
+        out.append((step, total / min(i + 1, window)))
+    return out
+
+
+def smoothing_window(points: int) -> int:
+    """About an eighth of the points, 3 to 25; 1 (no smoothing) for short series."""
+    return 1 if points < 6 else max(3, min(25, points // 8))
+
+
+@dataclass(frozen=True)
+class Line:
+    """One plotted series. `role` picks its colour (`chart--main`, `chart--second`,
+    `chart--control` in app.tcss); `smooth` draws the moving average over dimmed raw points."""
+
+    key: str
+    role: Role = "main"
+    smooth: bool = True
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    lines: tuple[Line, ...]
+    band: tuple[str, str] | None = None
+    """(centre, spread) keys: the cells within centre ± spread are shaded."""
+    domain: tuple[float | None, float | None] = (None, None)
+    """Bounds the metric cannot leave; both given: the y axis spans exactly the domain."""
+    baseline: bool = False
+    """Dim dotted line at the first value of the main series (where training started)."""
+
+    @property
+    def key(self) -> str:
+        return self.lines[0].key
+
+    @property
+    def keys(self) -> list[str]:
+        return [line.key for line in self.lines]
+
+
+@dataclass
+class _Layer:
+    style: Style
+    grid: list[list[int]] = field(default_factory=list)
+
+
 def _columns(series: Series, x0: int, x1: int, width: int) -> list[float | None]:
     """Mean value of the points falling in each of `width` dot columns over steps [x0, x1]."""
     sums = [0.0] * width
     counts = [0] * width
-    span = max(x1 - x0, 1)
     for step, value in series:
-        col = min(width - 1, max(0, round((step - x0) / span * (width - 1))))
+        col = _x(step, x0, x1, width)
         sums[col] += value
         counts[col] += 1
     cols = [s / c if c else None for s, c in zip(sums, counts, strict=True)]
@@ -54,60 +113,73 @@ def _columns(series: Series, x0: int, x1: int, width: int) -> list[float | None]
     return cols
 
 
-class Chart(Widget):
-    """Plots `keys[0]` (and any further keys, in a second colour); `band` = (mean, spread)
-    keys shades mean ± spread behind the line."""
+def _x(step: float, x0: int, x1: int, width: int) -> int:
+    return min(width - 1, max(0, round((step - x0) / max(x1 - x0, 1) * (width - 1))))
 
+
+class Chart(Widget):
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "chart--line",
+        "chart--main",
         "chart--second",
+        "chart--control",
+        "chart--raw",
         "chart--band",
+        "chart--baseline",
+        "chart--marker",
+        "chart--axis",
         "chart--empty",
     }
 
-    def __init__(
-        self,
-        keys: Sequence[str],
-        *,
-        band: tuple[str, str] | None = None,
-        id: str | None = None,
-        classes: str | None = None,
-    ) -> None:
+    def __init__(self, spec: ChartSpec, *, id: str | None = None, classes: str | None = None):
         super().__init__(id=id, classes=classes)
-        self.keys = list(keys)
-        self.band = band
+        self.spec = spec
         self._data: dict[str, list[tuple[int, float]]] = {}
-        self.border_title = " · ".join(self.keys)
+        self.marks: list[int] = []
+        """Steps with a vertical marker (live settings changes)."""
+        self.border_title = self._title()
 
     @property
     def key(self) -> str:
-        return self.keys[0]
+        return self.spec.key
 
-    def set_data(self, data: Mapping[str, Series]) -> None:
+    @property
+    def keys(self) -> list[str]:
+        return self.spec.keys
+
+    def _title(self) -> str:
+        if len(self.spec.lines) == 1:
+            return self.spec.key
+        colour = {"main": "$accent", "second": "$secondary", "control": "$text-muted"}
+        return " ".join(f"[{colour[line.role]}]━[/] {line.key}" for line in self.spec.lines)
+
+    def set_data(self, data: Mapping[str, Series], marks: Sequence[int] = ()) -> None:
         """Replace the plotted points (`data` maps metric keys to (step, value) points)."""
-        wanted = [*self.keys, *(self.band or ())]
+        wanted = [*self.keys, *(self.spec.band or ())]
         self._data = {k: list(data.get(k, ())) for k in wanted}
+        self.marks = list(marks)
         main = self._data.get(self.key) or []
         ranges = self._ranges()
         if main and ranges is not None:
-            _, _, lo, hi = ranges
+            x0, x1, lo, hi = ranges
             last, lo_s, hi_s = (format_value(v) for v in (main[-1][1], lo, hi))
-            self.border_subtitle = f"{last} [{lo_s}…{hi_s}]"
+            steps = f" · steps {x0}–{x1}" if self.content_size.height < AXIS_MIN_HEIGHT else ""
+            self.border_subtitle = f"{last} [{lo_s}…{hi_s}]{steps}"
         self.refresh()
 
     def _ranges(self) -> tuple[int, int, float, float] | None:
-        steps = [s for pts in self._data.values() for s, _ in pts]
+        steps = [s for k in self.keys for s, _ in self._data.get(k, ())]
         values = [v for k in self.keys for _, v in self._data.get(k, ())]
-        if self.band is not None:
-            mean, spread = (dict(self._data.get(k, ())) for k in self.band)
-            for step, m in mean.items():
-                d = spread.get(step, 0.0)
-                values += [m - d, m + d]
-        if not steps or not values:
+        if not steps:
             return None
         lo, hi = min(values), max(values)
+        d_lo, d_hi = self.spec.domain
+        if d_lo is not None and d_hi is not None:
+            lo, hi = d_lo, d_hi
+        else:
+            lo = lo if d_lo is None else max(lo, d_lo)
+            hi = hi if d_hi is None else min(hi, d_hi)
         if hi - lo <= 1e-12 * max(1.0, abs(hi)):
-            pad = max(abs(hi) * 0.05, 1e-9)  # a flat line: draw it mid-height
+            pad = abs(hi) * 0.05 or 0.5  # a flat line: draw it mid-height (at 0: ±0.5)
             lo, hi = lo - pad, hi + pad
         return min(steps), max(steps), lo, hi
 
@@ -118,49 +190,109 @@ class Chart(Widget):
             empty = self.get_component_rich_style("chart--empty")
             return Text("waiting for data", style=empty, justify="center")
         x0, x1, lo, hi = ranges
-        dots_w, dots_h = width * 2, height * 4
+        axis = height >= AXIS_MIN_HEIGHT
+        plot_h = height - 1 if axis else height
+        dots_w, dots_h = width * 2, plot_h * 4
 
         def to_row(value: float) -> int:
-            return round((hi - value) / (hi - lo) * (dots_h - 1))
+            clipped = min(hi, max(lo, value))
+            return round((hi - clipped) / (hi - lo) * (dots_h - 1))
 
-        layers: list[list[list[int]]] = []  # painted last wins: band, second, line
-        styles: list[Style] = []
-        if self.band is not None:
-            grid = [[0] * width for _ in range(height)]
-            means = _columns(self._data.get(self.band[0], ()), x0, x1, dots_w)
-            spreads = _columns(self._data.get(self.band[1], ()), x0, x1, dots_w)
-            for x, (m, d) in enumerate(zip(means, spreads, strict=True)):
-                if m is None:
-                    continue
-                top, bottom = to_row(m + (d or 0.0)), to_row(m - (d or 0.0))
-                for y in range(top, bottom + 1, 2):  # every other dot: a lighter shade
-                    grid[y // 4][x // 2] |= _DOTS[y % 4][x % 2]
-            layers.append(grid)
-            styles.append(self.get_component_rich_style("chart--band"))
-        for index, key in reversed(list(enumerate(self.keys))):
-            grid = [[0] * width for _ in range(height)]
+        def layer(name: str) -> _Layer:
+            grid = [[0] * width for _ in range(plot_h)]
+            return _Layer(self.get_component_rich_style(name), grid)
+
+        def dot(lay: _Layer, x: int, y: int) -> None:
+            lay.grid[y // 4][x // 2] |= _DOTS[y % 4][x % 2]
+
+        layers: list[_Layer] = []  # painted last wins
+        marker = layer("chart--marker")
+        for step in self.marks:
+            if x0 <= step <= x1:
+                x = _x(step, x0, x1, dots_w)
+                for y in range(0, dots_h, 2):
+                    dot(marker, x, y)
+        layers.append(marker)
+        main = self._data.get(self.key) or []
+        if self.spec.baseline and main:
+            base = layer("chart--baseline")
+            y = to_row(main[0][1])
+            for x in range(0, dots_w, 3):
+                dot(base, x, y)
+            layers.append(base)
+        for line in reversed(self.spec.lines):
+            points = self._data.get(line.key, [])
+            window = smoothing_window(len(points)) if line.smooth else 1
+            if window > 1:
+                raw = layer("chart--raw")
+                for x, value in enumerate(_columns(points, x0, x1, dots_w)):
+                    if value is not None and (x % 2 == 0):
+                        dot(raw, x, to_row(value))
+                layers.append(raw)
+                points = moving_average(points, window)
+            drawn = layer(f"chart--{line.role}")
             previous: int | None = None
-            for x, value in enumerate(_columns(self._data.get(key, ()), x0, x1, dots_w)):
+            for x, value in enumerate(_columns(points, x0, x1, dots_w)):
                 if value is None:
                     continue
                 y = to_row(value)
                 low, high = (y, y) if previous is None else (min(y, previous), max(y, previous))
                 for yy in range(low, high + 1):  # join to the last point: a continuous line
-                    grid[yy // 4][x // 2] |= _DOTS[yy % 4][x % 2]
+                    dot(drawn, x, yy)
                 previous = y
-            layers.append(grid)
-            name = "chart--line" if index == 0 else "chart--second"
-            styles.append(self.get_component_rich_style(name))
+            layers.append(drawn)
+        shade = self._band_rows(x0, x1, width, plot_h, to_row)
+        band_bg = self.get_component_rich_style("chart--band")
 
         text = Text(no_wrap=True, overflow="crop")
-        for row in range(height):
+        for row in range(plot_h):
             for col in range(width):
                 bits, style = 0, Style()
-                for grid, layer_style in zip(layers, styles, strict=True):
-                    if grid[row][col]:
-                        bits |= grid[row][col]
-                        style = layer_style
-                text.append(chr(_BRAILLE + bits) if bits else " ", style if bits else None)
-            if row < height - 1:
+                for lay in layers:
+                    if lay.grid[row][col]:
+                        bits |= lay.grid[row][col]
+                        style = lay.style
+                span = shade[col]
+                if span is not None and span[0] <= row <= span[1]:
+                    style = style + Style(bgcolor=band_bg.bgcolor)
+                text.append(chr(_BRAILLE + bits) if bits else " ", style)
+            if row < plot_h - 1:
                 text.append("\n")
+        if axis:
+            text.append("\n")
+            text.append(self._axis_row(x0, x1, width), self.get_component_rich_style("chart--axis"))
         return text
+
+    def _band_rows(
+        self, x0: int, x1: int, width: int, plot_h: int, to_row: Callable[[float], int]
+    ) -> list[tuple[int, int] | None]:
+        """Per cell column, the rows (top, bottom) inside the band, or None."""
+        rows: list[tuple[int, int] | None] = [None] * width
+        if self.spec.band is None:
+            return rows
+        centres = _columns(self._data.get(self.spec.band[0], ()), x0, x1, width)
+        spreads = _columns(self._data.get(self.spec.band[1], ()), x0, x1, width)
+        for col, (c, d) in enumerate(zip(centres, spreads, strict=True)):
+            if c is None:
+                continue
+            top, bottom = to_row(c + (d or 0.0)) // 4, to_row(c - (d or 0.0)) // 4
+            rows[col] = (max(0, top), min(plot_h - 1, bottom))
+        return rows
+
+    @staticmethod
+    def _axis_row(x0: int, x1: int, width: int) -> str:
+        """Step labels: the first at the left edge, the last at the right, one in between."""
+        row = [" "] * width
+
+        def put(label: str, at: int) -> None:
+            start = min(max(0, at), max(0, width - len(label)))
+            if any(c != " " for c in row[max(0, start - 1) : start + len(label) + 1]):
+                return  # would touch another label
+            row[start : start + len(label)] = label
+
+        put(str(x0), 0)
+        put(str(x1), width - len(str(x1)))
+        if x1 - x0 >= 2:
+            mid = (x0 + x1) // 2
+            put(str(mid), _x(mid, x0, x1, width) - len(str(mid)) // 2)
+        return "".join(row)[:width]

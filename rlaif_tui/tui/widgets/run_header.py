@@ -10,28 +10,24 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from rlaif_tui.api import Status
+from rlaif_tui.api.models import format_duration
 
 CONNECTION_LABELS = {
     "connecting": "◌ connecting",
     "connected": "● connected",
     "reconnecting": "◌ reconnecting",
+    "unreachable": "✖ unreachable",
+    "exited": "✖ daemon exited",
     "offline": "○ offline",
     "unauthorized": "✖ wrong token",
     "replay": "● replay",
 }
+LIVE = ("connected", "replay")
+"""Connection states in which the status shown is the daemon's current one."""
 
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None or seconds < 0:
-        return "–"
-    seconds = int(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    if minutes:
-        return f"{minutes}m{secs:02d}s"
-    return f"{secs}s"
+ZERO_VARIANCE_WARN = 0.5
+"""Share of groups whose rewards are all equal above which the header warns: such groups get
+advantage 0, so GRPO learns from the rest only."""
 
 
 def progress_bar(done: int, total: int, width: int) -> str:
@@ -49,7 +45,9 @@ class HeaderInfo:
     run_ratings: int
     queued: int
     detail: str = ""
-    """Connection detail, e.g. `retry in 4s` or the daemon's URL."""
+    """Connection detail, e.g. `retry in 4s` or `code -9 at step 12`."""
+    resume: str = ""
+    """The command that brings the daemon back, shown while it is gone."""
 
 
 class RunHeader(Widget):
@@ -64,6 +62,7 @@ class RunHeader(Widget):
         "run-header--conn",
         "run-header--state",
         "run-header--dim",
+        "run-header--warn",
     }
 
     def watch_connection(self, old: str, new: str) -> None:
@@ -88,34 +87,68 @@ class RunHeader(Widget):
         conn = self.get_component_rich_style("run-header--conn")
         state_style = self.get_component_rich_style("run-header--state")
         dim = self.get_component_rich_style("run-header--dim")
+        warn = self.get_component_rich_style("run-header--warn")
+        live = self.connection in LIVE
         line1 = Text(no_wrap=True, overflow="ellipsis")
         line1.append(CONNECTION_LABELS.get(self.connection, self.connection), conn)
-        if info is not None and info.detail and self.connection != "connected":
-            line1.append(f" {info.detail}", dim)
+        detail = info.detail if info is not None and not live else ""
         status = info.status if info else None
         line2 = Text(no_wrap=True, overflow="ellipsis")
         if status is None:
+            if detail:
+                line1.append(f" {detail}", dim)
             line2.append("no run yet", dim)
-            return _two_lines(line1, line2)
-        line1.append("  ")
-        line1.append(f" {status.state.upper()} ", state_style)
-        line1.append(f"  {status.run}  step {status.step}/{status.total_steps} ")
-        bar_width = max(0, min(30, self.size.width - line1.cell_len - 16))
-        line1.append(progress_bar(status.step, status.total_steps, bar_width), conn)
-        line1.append(f" ETA {format_duration(status.eta_s)}", dim)
+            return self._two_lines(line1, line2)
         assert info is not None
-        line2.append(f"{status.algorithm} · {status.model} · {status.device} · ")
-        line2.append(f"isolation {status.isolation}")
-        if info.zero_variance is not None:
-            line2.append(f" · zero-var {info.zero_variance:.0%}")
-        line2.append(f" · rated {info.session_ratings}/{info.run_ratings}")
+        line1.append("  ")
+        if live:
+            line1.append(f" {status.state.upper()} ", state_style)
+        else:  # what we last heard, not what is true now
+            line1.append(f"last seen {status.state}", dim)
+        line1.append(f"  {status.run}  ")
+        progress = status.progress
+        if progress is not None:
+            line1.append(progress.line())
+            done, total = progress.done, progress.total
+        else:
+            line1.append(f"step {status.step}/{status.total_steps}")
+            done, total = status.step, status.total_steps
+        if done is not None and total:
+            bar_width = max(0, min(30, self.size.width - line1.cell_len - 16))
+            if not live:
+                bar_width = 0
+            line1.append(" ")
+            line1.append(progress_bar(done, total, bar_width), conn)
+        if live and progress is None:
+            line1.append(f" ETA {format_duration(status.eta_s)}", dim)
+        if detail:  # last: at 80 columns the retry countdown is what gets cut
+            line1.append(f" · {detail}", dim)
+        if not live and info.resume:
+            line2.append("resume: ", warn)
+            line2.append(info.resume)
+            return self._two_lines(line1, line2)
+        if info.zero_variance is not None and info.zero_variance >= ZERO_VARIANCE_WARN:
+            line2.append(
+                f"⚠ {info.zero_variance:.0%} of groups zero-variance: little learning signal",
+                warn,
+            )
+            line2.append(" · ")
+        line2.append(f"rated {info.session_ratings}/{info.run_ratings}")
         if info.queued:
             line2.append(f" +{info.queued} queued", conn)
         line2.append(f" · {status.phase}", dim)
-        return _two_lines(line1, line2)
+        line2.append(f" · {status.algorithm} · {status.model} · {status.device} · ")
+        line2.append(f"isolation {status.isolation}")
+        if info.zero_variance is not None and info.zero_variance < ZERO_VARIANCE_WARN:
+            line2.append(f" · zero-var {info.zero_variance:.0%}")
+        return self._two_lines(line1, line2)
 
-
-def _two_lines(line1: Text, line2: Text) -> Text:
-    text = Text("\n", no_wrap=True, overflow="ellipsis").join([line1, line2])
-    text.no_wrap, text.overflow = True, "ellipsis"
-    return text
+    def _two_lines(self, line1: Text, line2: Text) -> Text:
+        """Each line cut to the width with an ellipsis (a wrapped line would push the second
+        one out of the two-row header)."""
+        width = max(1, self.content_size.width)
+        for line in (line1, line2):
+            line.truncate(width, overflow="ellipsis")
+        text = Text("\n", no_wrap=True, overflow="ellipsis").join([line1, line2])
+        text.no_wrap, text.overflow = True, "ellipsis"
+        return text
