@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
-SMOKE = Path(__file__).resolve().parent.parent.parent / "configs" / "smoke.yaml"
+from rlaif_tui.resources import asset_root, find_config
+
+SMOKE = asset_root() / "configs" / "smoke.yaml"
 
 app = typer.Typer(
     help="Benchmarks that print measured ratios against baselines run alongside.",
@@ -65,7 +67,12 @@ def bench_train(
 
 @app.command("daemon")
 def bench_daemon(
-    config: Annotated[Path, typer.Option("--config", "-c", help="Training config (YAML).")] = SMOKE,
+    config: Annotated[
+        Path,
+        typer.Option(
+            "--config", "-c", help="Training config (YAML) or packaged name.", show_default="smoke"
+        ),
+    ] = SMOKE,
     steps: int = typer.Option(8, "--steps", min=3, help="Steps per run (run.steps)."),
     clients: int = typer.Option(50, "--clients", min=1, help="Websocket clients that read."),
     slow: int = typer.Option(2, "--slow", min=0, help="Clients that connect and never read."),
@@ -84,6 +91,7 @@ def bench_daemon(
     from rlaif_tui.config.train import TrainConfig
 
     try:
+        config = find_config(config)
         cfg = load_config(config, TrainConfig, {"run.steps": steps, "run.checkpoint_every": 0})
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)

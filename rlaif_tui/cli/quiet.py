@@ -1,0 +1,25 @@
+"""Keep the Hugging Face libraries' own progress bars and notices out of the CLI's output.
+
+The commands show their own progress (`rlaif_tui.progress`); transformers' "Writing model
+shards" / "Loading weights" bars at every checkpoint and hub download bars would otherwise
+fill non-TTY logs with carriage-return redraws. Warnings and errors still show.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def quiet_transformers() -> None:
+    """Turn off transformers' and huggingface_hub's progress bars and info notices."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "warning")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    try:
+        from huggingface_hub.utils import disable_progress_bars
+        from transformers.utils import logging as hf_logging
+    except ModuleNotFoundError:  # the train extra is not installed: nothing to quiet
+        return
+    disable_progress_bars()
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    hf_logging.set_verbosity_warning()  # type: ignore[no-untyped-call]
