@@ -114,13 +114,22 @@ def test_installed_wheel_trains_and_runs_the_sandbox_from_anywhere(
     ).stdout.splitlines()
     package, smoke, demo = where
     assert package.startswith(str(venv)), package  # the wheel's copy, not the checkout
-    assert smoke.startswith(str(venv)) and Path(smoke).is_file()
+    assert smoke.startswith(str(venv))
+    assert Path(smoke).is_file()
     assert demo.split() == ["True", "243"]
 
     run_dir = tmp_path / "run"
     train = subprocess.run(
-        [str(venv / "bin" / "rlaif"), "train", "--config", smoke, "--steps", "1"]
-        + ["--run-dir", str(run_dir)],
+        [
+            str(venv / "bin" / "rlaif"),
+            "train",
+            "--config",
+            smoke,
+            "--steps",
+            "1",
+            "--run-dir",
+            str(run_dir),
+        ],
         cwd=tmp_path,
         env=_env(tmp_path),
         capture_output=True,

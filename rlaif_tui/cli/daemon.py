@@ -88,8 +88,11 @@ def daemon_command(
     if resume is not None and not resume.is_dir():
         typer.echo(f"error: --resume {resume}: no such run directory", err=True)
         raise typer.Exit(2)
+    from rlaif_tui.cli.quiet import quiet_transformers
     from rlaif_tui.daemon.main import Options, serve
+    from rlaif_tui.train import trainer  # noqa: F401  # the train extra, checked before serving
 
+    quiet_transformers()
     options = Options(
         host=host, port=port, token=given, tls_cert=tls_cert, tls_key=tls_key, paused=paused
     )

@@ -2,7 +2,8 @@
 
 The commands show their own progress (`rlaif_tui.progress`); transformers' "Writing model
 shards" / "Loading weights" bars at every checkpoint and hub download bars would otherwise
-fill non-TTY logs with carriage-return redraws. Warnings and errors still show.
+fill non-TTY logs with carriage-return redraws. Errors still show;
+`TRANSFORMERS_VERBOSITY=warning` brings transformers' warnings back.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 def quiet_transformers() -> None:
     """Turn off transformers' and huggingface_hub's progress bars and info notices."""
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "warning")
+    user_verbosity = "TRANSFORMERS_VERBOSITY" in os.environ
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
     try:
         from huggingface_hub.utils import disable_progress_bars
@@ -22,4 +23,5 @@ def quiet_transformers() -> None:
         return
     disable_progress_bars()
     hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-    hf_logging.set_verbosity_warning()  # type: ignore[no-untyped-call]
+    if not user_verbosity:  # notices such as the past_key_values rename are not the user's
+        hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]

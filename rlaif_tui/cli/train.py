@@ -75,6 +75,9 @@ def resolve_run(
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    if resume is not None and not resume.is_dir():
+        typer.echo(f"error: --resume {resume}: no such run directory", err=True)
+        raise typer.Exit(2)
     return cfg, resume or run_dir or Path("runs") / cfg.run.name
 
 

@@ -208,6 +208,7 @@ class Trainer:
                 need_reference=need_ref,
                 init_from=latest,
             )
+        problems, cfg = _fit_to_context(cfg, policy, problems)
         split_cpu_threads(ctx, cfg, policy.device)
         wrap_policy(policy, ctx)
         log = hooks.on_log if hooks is not None else None
@@ -885,6 +886,38 @@ class Trainer:
     def _log(self, level: str, message: str) -> None:
         if self.hooks.on_log:
             self.hooks.on_log(level, message)
+
+
+def _fit_to_context(
+    cfg: TrainConfig, policy: Policy, problems: list[Problem]
+) -> tuple[list[Problem], TrainConfig]:
+    """Problems whose prompt fits the model's context, and `rollout.max_new_tokens` clamped to
+    what the longest leaves (`rlaif_tui.models.context`)."""
+    from rlaif_tui.models.context import context_length, fit_prompts
+
+    lengths = [
+        len(
+            encode_prompt(
+                policy.tokenizer,
+                p,
+                chat=policy.use_chat_template,
+                show_public_tests=cfg.data.show_public_tests,
+                append_eos=cfg.data.append_eos,
+            )[1]
+        )
+        for p in problems
+    ]
+    fit = fit_prompts(
+        problems,
+        lengths,
+        context=context_length(policy.model),
+        max_new_tokens=cfg.rollout.max_new_tokens,
+        too_long=cfg.data.too_long,
+    )
+    if fit.max_new_tokens != cfg.rollout.max_new_tokens:
+        rollout = cfg.rollout.model_copy(update={"max_new_tokens": fit.max_new_tokens})
+        cfg = cfg.model_copy(update={"rollout": rollout})
+    return fit.problems, cfg
 
 
 def _slice_targets(t: Any, rows: slice) -> Any:
