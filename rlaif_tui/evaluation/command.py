@@ -230,6 +230,7 @@ def _add_extras(report: EvalReport, opts: EvalOptions, run: Runner, console: Con
 
 def run_eval(opts: EvalOptions, console: Console | None = None) -> int:
     """Evaluate, print, write `--json`; 0 on success, 2 on bad input."""
+    given = console
     console = console or Console()
     try:
         if bool(opts.model) == bool(opts.samples):
@@ -250,8 +251,11 @@ def run_eval(opts: EvalOptions, console: Console | None = None) -> int:
             if spec_b:
                 b = _side(spec_b, problems, opts, run, console)
                 _add_extras(b, opts, run, console)
-    except EvalError as exc:  # one plain line on stderr: no markup to eat a `[...]`
-        print(f"error: {exc}", file=sys.stderr)
+    except EvalError as exc:
+        if given is not None:  # a caller's console (tests, the interactive mode)
+            given.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        else:  # the CLI: one plain line on stderr, no markup to eat a `[...]`
+            print(f"error: {exc}", file=sys.stderr)
         return 2
     from rlaif_tui.evaluation.table import print_report
 

@@ -31,7 +31,9 @@ def check_model_name(name: str, revision: str | None = None) -> None:
         raise HubNameError(f"{name}: no such model directory")
     from huggingface_hub import try_to_load_from_cache
     from huggingface_hub.errors import HFValidationError
-    from huggingface_hub.utils import validate_repo_id
+
+    # the documented path; huggingface_hub.utils leaves it out of __all__
+    from huggingface_hub.utils import validate_repo_id  # type: ignore[attr-defined]
 
     try:
         validate_repo_id(name)
