@@ -78,14 +78,16 @@ CASES: list[tuple[list[str], tuple[str, ...]]] = [
     (["report", "[bold]run"], ("[bold]run",)),  # rich markup must not eat the path
     (["rm", "train", "pairs.jsonl", "--base", "./nope", "--out", "rm"], ("./nope",)),
     (["bench", "daemon", "--config", "nope.yaml"], ("nope.yaml",)),
+    (["bench", "train"], ("no-benchmarks/HumanEval.jsonl.gz", "RLAIF_BENCHMARKS")),
+    (["bench", "sandbox"], ("no-benchmarks/HumanEval.jsonl.gz",)),
     (["export", "runs/nope", "--out", "exported"], ("runs/nope",)),
     (["data", "export-pairs", "runs/nope", "-o", "p.jsonl"], ("runs/nope",)),
 ]
 
 
-@pytest.mark.parametrize(("args", "needles"), CASES, ids=[" ".join(c[0][:2]) for c in CASES])
+@pytest.mark.parametrize(("args", "needles"), CASES, ids=[" ".join(c[0][:3]) for c in CASES])
 def test_broken_input_is_one_line(args: list[str], needles: tuple[str, ...], broken: Path) -> None:
-    code, stderr = run(args, broken)
+    code, stderr = run(args, broken, {"RLAIF_BENCHMARKS": str(broken / "no-benchmarks")})
     assert_one_line(code, stderr, *needles)
 
 

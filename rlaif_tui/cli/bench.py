@@ -11,6 +11,21 @@ from rlaif_tui.resources import asset_root, find_config
 
 SMOKE = asset_root() / "configs" / "smoke.yaml"
 
+
+def _need_humaneval() -> None:
+    """The sandbox and train benchmarks run HumanEval, which is not shipped: one line if absent."""
+    from rlaif_tui.bench.workload import benchmarks_dir
+
+    path = benchmarks_dir() / "HumanEval.jsonl.gz"
+    if not path.is_file():
+        typer.echo(
+            f"error: {path}: not found; set RLAIF_BENCHMARKS to the directory holding "
+            "HumanEval.jsonl.gz",
+            err=True,
+        )
+        raise typer.Exit(2)
+
+
 app = typer.Typer(
     help="Benchmarks that print measured ratios against baselines run alongside.",
     no_args_is_help=True,
@@ -38,6 +53,7 @@ def sandbox(
 
     from rlaif_tui.bench.sandbox import run_bench
 
+    _need_humaneval()
     workers = workers or 2 * (os.cpu_count() or 1)
     raise typer.Exit(
         run_bench(
@@ -59,6 +75,7 @@ def bench_train(
 
     from rlaif_tui.bench.train import format_report, json_line, run_bench
 
+    _need_humaneval()
     report = run_bench(with_trl=False if skip_trl else None)
     typer.echo(format_report(report))
     if as_json:

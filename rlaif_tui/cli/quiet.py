@@ -17,7 +17,9 @@ def quiet_transformers() -> None:
     user_verbosity = "TRANSFORMERS_VERBOSITY" in os.environ
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
     try:
-        from huggingface_hub.utils import disable_progress_bars
+        from huggingface_hub.utils import (  # type: ignore[attr-defined]  # not in __all__
+            disable_progress_bars,
+        )
         from transformers.utils import logging as hf_logging
     except ModuleNotFoundError:  # the train extra is not installed: nothing to quiet
         return

@@ -50,7 +50,7 @@ def generation_config(policy: Any, rollout: Any) -> Any:
     from transformers import GenerationConfig
 
     tok = policy.tokenizer
-    return GenerationConfig(
+    return GenerationConfig(  # type: ignore[no-untyped-call]
         do_sample=True,
         temperature=rollout.temperature,
         top_p=rollout.top_p,
