@@ -109,7 +109,8 @@ def test_missing_train_extra_names_the_install_command(args: list[str], broken: 
     (broken / "runs" / "x" / "checkpoints" / "latest").write_text("step-000001\n")
     code, stderr = run(args, broken, {"PYTHONPATH": str(broken)})
     line = assert_one_line(code, stderr, "install 'rlaif-tui[train]'")
-    assert line.startswith(f"error: rlaif {args[0]} needs ")
+    command = " ".join(args[:2]) if args[0] == "rm" else args[0]
+    assert line.startswith(f"error: rlaif {command} needs ")
 
 
 def test_install_hint_names_each_extra() -> None:

@@ -53,6 +53,10 @@ INPUT_ERRORS = {
 """Exception classes (by name, anywhere in the MRO) that describe bad input, not a bug."""
 
 
+GROUPS = {"sandbox", "bench", "data", "rm"}
+"""Commands with sub-commands: the error names both words (`rlaif rm train`)."""
+
+
 class InputError(ValueError):
     """Bad input to a command; the message names the file, line or option."""
 
@@ -84,7 +88,8 @@ def run(app: typer.Typer) -> None:
         hint = install_hint(exc.name or "")
         if hint is None or debug:
             raise
-        command = " ".join(["rlaif", *sys.argv[1:2]])
+        words = sys.argv[1:3] if sys.argv[1:2] and sys.argv[1] in GROUPS else sys.argv[1:2]
+        command = " ".join(["rlaif", *words])
         fail(f"{command} needs {exc.name}: {hint}")
     except Exception as exc:
         if debug or not _is_input_error(exc):

@@ -75,7 +75,8 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, *, quiet: bool) -> int
     if cfg.model.source == "tiny" and cfg.model.warm_start.steps and not resume:
         console.print(
             f"warm start: {cfg.model.warm_start.steps} supervised steps on the first start "
-            f"(minutes on a CPU), then cached in {cache_root() / 'quickstart'}"
+            f"(minutes on a CPU), then cached in {escape(str(cache_root() / 'quickstart'))}",
+            soft_wrap=True,
         )
     try:
         trainer = Trainer.from_config(cfg, run_dir, resume=resume, hooks=hooks)
