@@ -156,3 +156,40 @@ def test_train_refuses_or_skips_too_long_problems(tmp_path: Path) -> None:
     metrics = [json.loads(x) for x in (tmp_path / "r2" / "metrics.jsonl").read_text().splitlines()]
     assert metrics
     assert metrics[-1]["step"] == 1
+
+
+def test_eval_of_a_short_context_model_dir_skips_and_clamps(tmp_path: Path) -> None:
+    from rlaif_tui.models.tiny import TinySpec, build_tiny
+
+    model, tok = build_tiny(TinySpec(n_embd=16, n_layer=1, n_head=2, n_positions=72, dropout=0.0))
+    model.save_pretrained(tmp_path / "short")
+    tok.save_pretrained(tmp_path / "short")
+    proc = subprocess.run(
+        [
+            RLAIF,
+            "eval",
+            "--model",
+            "./short",
+            "-p",
+            QUICKSTART_PROBLEMS,
+            "--limit",
+            "12",
+            "-n",
+            "1",
+            "-k",
+            "1",
+            "--max-new-tokens",
+            "40",
+            "--device",
+            "cpu",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "problems have a prompt as long as the model's context (72 tokens)" in proc.stdout
+    assert "max_new_tokens 40 clamped to" in proc.stdout
+    assert "pass@1" in proc.stdout

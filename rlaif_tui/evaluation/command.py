@@ -176,7 +176,9 @@ def _sample(
             lengths,
             context=context_length(policy.model),
             max_new_tokens=sampling.max_new_tokens,
-            warn=lambda text: console.print(f"[yellow]warning:[/yellow] {escape(text)}"),
+            warn=lambda text: console.print(
+                f"[yellow]warning:[/yellow] {escape(text)}", soft_wrap=True
+            ),
         )
     except ContextError as exc:
         raise EvalError(str(exc)) from None
