@@ -273,6 +273,6 @@ def run_eval(opts: EvalOptions, console: Console | None = None) -> int:
     if opts.json_out is not None:
         opts.json_out.parent.mkdir(parents=True, exist_ok=True)
         opts.json_out.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
-        console.print(f"report written to {opts.json_out}")
+        console.print(f"report written to {escape(str(opts.json_out))}", soft_wrap=True)
     sys.stdout.flush()
     return 0

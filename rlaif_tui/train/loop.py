@@ -114,6 +114,10 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, *, quiet: bool) -> int
     finally:
         trainer.close()
     if code == 0:
-        console.print(f"done: {trainer.step_count} steps; checkpoints in {run_dir / 'checkpoints'}")
+        console.print(
+            f"done: {trainer.step_count} steps; checkpoints in "
+            f"{escape(str(run_dir / 'checkpoints'))}",
+            soft_wrap=True,
+        )
     sys.stdout.flush()
     return code
