@@ -164,3 +164,22 @@ def test_installed_wheel_trains_and_runs_the_sandbox_from_anywhere(
     )
     assert sandbox.returncode == 0, sandbox.stderr
     assert '"status": "passed"' in sandbox.stdout, sandbox.stdout
+
+
+def test_sdist_holds_the_packaged_files_for_a_wheel_built_from_it(tmp_path: Path) -> None:
+    import tarfile
+
+    subprocess.run(
+        [_tool("maturin"), "sdist", "-o", str(tmp_path)],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (sdist,) = tmp_path.glob("rlaif_tui-*.tar.gz")
+    with tarfile.open(sdist) as tar:
+        names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
+    for path in [*(REPO / "configs").glob("*.yaml"), *(REPO / "data").rglob("*.jsonl")]:
+        rel = path.relative_to(REPO)
+        assert str(rel) in names, rel
+        assert f"rlaif_tui/_assets/{rel}" in names, rel
