@@ -9,7 +9,7 @@ RUST_SRC := $(shell find reward_rs/src -name '*.rs' 2>/dev/null) Cargo.toml rewa
 # Debian packages the project needs at run or test time (installed only when missing).
 DEBS    :=
 
-.PHONY: demo test install debs lint rust-test py-test fmt clean
+.PHONY: demo test install debs lint rust-test py-test fmt clean lock
 
 # The main job: the quickstart daemon (tiny model, GRPO on CPU) and the TUI connected to it.
 demo: install
@@ -27,17 +27,28 @@ debs:
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
-# Python dependencies (torch is large: uv keeps it in ~/.cache/uv, so later venvs link it).
-$(VENV)/.deps: pyproject.toml
+# Python dependencies only (not the project: that is the next step, so the Rust extension is
+# built once). torch is large: uv keeps it in ~/.cache/uv, so later venvs link it. Versions are
+# the tested ones of constraints.txt (`make lock` refreshes it). uv shows its own progress.
+$(VENV)/.deps: pyproject.toml constraints.txt
+	@echo "==> [1/2] Python dependencies into $(VENV) (first time: a few minutes; torch is linked from uv's cache)"
 	test -x $(PY) || $(SYSPY) -m venv $(VENV)
-	test -x $(UV) || $(VENV)/bin/pip install -q uv
-	$(UV) pip install --python $(PY) -q -e '.[train,eval,dev]'
+	test -x $(UV) || $(VENV)/bin/pip install --progress-bar on uv
+	$(UV) pip install --python $(PY) -r pyproject.toml --extra train --extra eval --extra dev \
+		-c constraints.txt
 	touch $@
 
-# The Rust extension, rebuilt whenever a Rust source changes.
+# The Rust extension and the editable package, built once here (and again only when a Rust
+# source changes). maturin prints cargo's "Compiling ..." lines as it goes.
 $(VENV)/.ext: $(VENV)/.deps $(RUST_SRC)
-	$(UV) pip install --python $(PY) -q --no-deps --reinstall-package rlaif-tui -e .
+	@echo "==> [2/2] Rust extension rlaif_tui._reward (release build: about 2 minutes on 2 cores)"
+	cd $(CURDIR) && VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop --release --uv
 	touch $@
+
+# Refresh the tested versions after an upgrade that passed `make test`.
+lock:
+	{ grep '^#' constraints.txt; $(UV) pip freeze --python $(PY) --exclude-editable \
+		| grep -v '^rlaif-tui'; } > constraints.txt.new && mv constraints.txt.new constraints.txt
 
 lint: install
 	cargo fmt --all --check

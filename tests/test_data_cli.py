@@ -95,7 +95,7 @@ def test_import_writes_problems_and_keeps_an_existing_file(tmp_path: Path) -> No
     again = runner.invoke(
         app, ["data", "import", "leetcode", str(FIXTURES / "leetcode.json"), "-o", str(out)]
     )
-    assert again.exit_code == 1
+    assert again.exit_code == 2
     assert "already exists; pass --force" in again.output
     assert out.read_text() == "precious\n"
     forced = runner.invoke(
@@ -131,7 +131,7 @@ def test_import_reports_skips_and_bad_input(tmp_path: Path) -> None:
     failed = runner.invoke(
         app, ["data", "import", "leetcode", str(bad), "-o", str(tmp_path / "x.jsonl")]
     )
-    assert failed.exit_code == 1
+    assert failed.exit_code == 2
     assert f"{bad}[0]: expected an object, got int" in failed.output
     assert not (tmp_path / "x.jsonl").exists()
     wrong_flag = runner.invoke(
@@ -146,5 +146,5 @@ def test_import_reports_skips_and_bad_input(tmp_path: Path) -> None:
             "--challenge-tests",
         ],
     )
-    assert wrong_flag.exit_code == 1
+    assert wrong_flag.exit_code == 2
     assert "mbpp format only" in wrong_flag.output

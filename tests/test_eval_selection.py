@@ -105,7 +105,7 @@ def test_text_metrics_skip_with_a_message_when_the_extra_is_missing(
         monkeypatch.setitem(sys.modules, module, None)  # import now raises ModuleNotFoundError
     result = text_metrics(problems, [[p.reference or ""] for p in problems])
     assert result["scores"] == {}
-    assert "pip install 'rlaif-tui[eval]'" in result["skipped"]
+    assert "pip install 'rlaif-tui[metrics]'" in result["skipped"]
     assert "sacrebleu" in result["skipped"]
 
 

@@ -14,6 +14,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +22,26 @@ COMPLETIONS = 64
 
 
 def _run(module: str, *args: str, env: dict[str, str]) -> dict[str, Any]:
+    """Run one system in a child; its stderr lines (one per step) are shown as they come,
+    prefixed with the system's name, and the last ones are kept for the error message."""
+    label = " ".join([module.rsplit(".", 1)[-1].removeprefix("train_"), *args])
+    tail: deque[str] = deque(maxlen=60)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
-        proc = subprocess.run(
+        with subprocess.Popen(
             [sys.executable, "-m", module, *args, str(out)],
             env=env,
-            capture_output=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             text=True,
-            check=False,
-        )
+        ) as proc:
+            assert proc.stderr is not None
+            for line in proc.stderr:
+                tail.append(line)
+                if line.startswith("step "):
+                    print(f"bench train [{label}] {line.rstrip()}", file=sys.stderr, flush=True)
         if proc.returncode != 0 or not out.exists():
-            raise RuntimeError(f"{module} {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
+            raise RuntimeError(f"{module} {' '.join(args)} failed:\n{''.join(tail)[-3000:]}")
         result: dict[str, Any] = json.loads(out.read_text())
         return result
 

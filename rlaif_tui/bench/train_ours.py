@@ -98,6 +98,13 @@ def run() -> dict[str, Any]:
                     "loss": m["loss/total"],
                 }
             )
+            # one line per step on stderr: `rlaif bench train` streams it as progress
+            print(
+                f"step {len(steps)}/{len(wl.SCHEDULE)}: {wall:.2f} s "
+                f"(reward {m['reward/mean']:.3f})",
+                file=sys.stderr,
+                flush=True,
+            )
         trainer.close()
         schedule = [[int(i.split("/")[1].split("@")[0]) for i in ids] for ids in reward.seen]
     return {

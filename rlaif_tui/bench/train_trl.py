@@ -71,6 +71,12 @@ def run(preset: str) -> dict[str, Any]:
         def on_step_end(self, *args: Any, **kwargs: Any) -> None:
             with lock:
                 times.append(time.perf_counter() - self.start)
+                # one line per step on stderr: `rlaif bench train` streams it as progress
+                print(
+                    f"step {len(times)}/{len(wl.SCHEDULE)}: {times[-1]:.2f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
     with tempfile.TemporaryDirectory() as tmp:
         args = GRPOConfig(

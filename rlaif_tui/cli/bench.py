@@ -7,8 +7,25 @@ from typing import Annotated, Any
 
 import typer
 
-SMOKE = Path(__file__).resolve().parent.parent.parent / "configs" / "smoke.yaml"
+from rlaif_tui.resources import asset_root, find_config
+
+SMOKE = asset_root() / "configs" / "smoke.yaml"
 QUICKSTART_CONFIG = SMOKE.with_name("quickstart.yaml")
+
+
+def _need_humaneval() -> None:
+    """The sandbox and train benchmarks run HumanEval, which is not shipped: one line if absent."""
+    from rlaif_tui.bench.workload import benchmarks_dir
+
+    path = benchmarks_dir() / "HumanEval.jsonl.gz"
+    if not path.is_file():
+        typer.echo(
+            f"error: {path}: not found; set RLAIF_BENCHMARKS to the directory holding "
+            "HumanEval.jsonl.gz",
+            err=True,
+        )
+        raise typer.Exit(2)
+
 
 app = typer.Typer(
     help="Benchmarks that print measured ratios against baselines run alongside.",
@@ -37,6 +54,7 @@ def sandbox(
 
     from rlaif_tui.bench.sandbox import run_bench
 
+    _need_humaneval()
     workers = workers or 2 * (os.cpu_count() or 1)
     raise typer.Exit(
         run_bench(
@@ -58,6 +76,7 @@ def bench_train(
 
     from rlaif_tui.bench.train import format_report, json_line, run_bench
 
+    _need_humaneval()
     report = run_bench(with_trl=False if skip_trl else None)
     typer.echo(format_report(report))
     if as_json:
@@ -67,7 +86,13 @@ def bench_train(
 @app.command("daemon")
 def bench_daemon(
     config: Annotated[
-        Path, typer.Option("--config", "-c", help="Training config (YAML).")
+        Path,
+        typer.Option(
+            "--config",
+            "-c",
+            help="Training config (YAML) or packaged name.",
+            show_default="quickstart",
+        ),
     ] = QUICKSTART_CONFIG,
     clients: int = typer.Option(200, "--clients", min=1, help="Websocket clients that read."),
     processes: int = typer.Option(4, "--processes", min=1, help="Processes the clients run in."),
@@ -101,6 +126,7 @@ def bench_daemon(
         "model.warm_start.steps": 0,
     }
     try:
+        config = find_config(config)
         values.update(parse_overrides(overrides or []))
         cfg = load_config(config, TrainConfig, values)
     except ConfigError as exc:

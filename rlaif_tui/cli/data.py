@@ -87,3 +87,15 @@ def import_(
         challenge_tests=challenge_tests,
     )
     raise typer.Exit(code)
+
+
+@app.command("export-pairs")
+def export_pairs(
+    run: Annotated[Path, typer.Argument(help="Run directory holding ratings.sqlite.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Preference JSONL to write.")],
+) -> None:
+    """TRL preference pairs ({"prompt", "chosen", "rejected"}) from a run's ratings, offline."""
+    from rlaif_tui.export.pairs import export_pairs as run_export
+
+    count = run_export(run, out)
+    typer.echo(f"{count} preference pairs written to {out}")

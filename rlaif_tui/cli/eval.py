@@ -72,8 +72,10 @@ def eval_command(
     device: Annotated[str | None, typer.Option(help="cpu, cuda, mps or auto.")] = None,
 ) -> None:
     """Unbiased pass@k (Chen et al. 2021) with per-problem results; A/B; n@k; replay."""
+    from rlaif_tui.cli.quiet import quiet_transformers
     from rlaif_tui.evaluation.command import EvalOptions, run_eval
 
+    quiet_transformers()
     opts = EvalOptions(
         problems=problems,
         model=model,

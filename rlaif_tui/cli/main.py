@@ -12,6 +12,7 @@ from rlaif_tui import __version__
 from rlaif_tui.cli import bench, data, rm, sandbox
 from rlaif_tui.cli.daemon import daemon_command
 from rlaif_tui.cli.eval import eval_command
+from rlaif_tui.cli.export import export_command
 from rlaif_tui.cli.report import report_command
 from rlaif_tui.cli.train import train_command
 
@@ -32,6 +33,7 @@ app.command("train")(train_command)
 app.command("daemon")(daemon_command)
 app.command("eval")(eval_command)
 app.command("report")(report_command)
+app.command("export")(export_command)
 
 
 def _version(value: bool) -> None:
@@ -55,5 +57,12 @@ app.add_typer(data.app, name="data")
 app.add_typer(rm.app, name="rm")
 
 
+def cli() -> None:
+    """The `rlaif` console script: the app, with bad input and missing extras as one line."""
+    from rlaif_tui.cli.errors import run
+
+    run(app)
+
+
 if __name__ == "__main__":
-    app()
+    cli()

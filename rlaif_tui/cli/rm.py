@@ -25,9 +25,14 @@ def train(
     max_length: Annotated[int, typer.Option(help="Tokens per prompt + completion.")] = 512,
 ) -> None:
     """Train on the pairs, report held-out pair accuracy, save to --out."""
+    from rlaif_tui.cli.quiet import quiet_transformers
     from rlaif_tui.config.feedback import RewardModelConfig
     from rlaif_tui.feedback.pairs import PairsError
     from rlaif_tui.feedback.rm_train import train_reward_model
+    from rlaif_tui.models.hub import check_model_name
+
+    quiet_transformers()
+    check_model_name(base)
 
     cfg = RewardModelConfig.model_validate(
         {

@@ -35,8 +35,11 @@ def run(
             isolation_floor=isolation_floor,
             table=table,
         )
-    except (OSError, _reward.RewardError) as exc:
-        typer.echo(f"rlaif sandbox run: {exc}", err=True)
+    except OSError as exc:
+        typer.echo(f"error: {exc.filename or jobs}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from None
+    except _reward.RewardError as exc:
+        typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
         raise typer.Exit(2) from None
 
 

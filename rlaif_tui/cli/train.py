@@ -11,12 +11,23 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from rlaif_tui.resources import asset_root, find_config
+
 if TYPE_CHECKING:
     from rlaif_tui.config.train import TrainConfig
 
-QUICKSTART = Path(__file__).resolve().parent.parent.parent / "configs" / "quickstart.yaml"
+QUICKSTART = asset_root() / "configs" / "quickstart.yaml"
+"""The packaged quickstart config (the repository's `configs/quickstart.yaml`)."""
 
-ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Training config (YAML).")]
+ConfigOption = Annotated[
+    Path,
+    typer.Option(
+        "--config",
+        "-c",
+        help="Training config (YAML), or the name of a packaged one: quickstart, smoke, ...",
+        show_default="quickstart",
+    ),
+]
 SetOption = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a config value, e.g. --set rollout.group_size=4."),
@@ -56,6 +67,7 @@ def resolve_run(
             values["run.steps"] = steps
         if algorithm is not None:
             values["algorithm"] = algorithm
+        config = find_config(config)
         source = config
         if resume is not None and (resume / "config.yaml").exists() and config == QUICKSTART:
             source = resume / "config.yaml"  # the run's own snapshot
@@ -63,6 +75,9 @@ def resolve_run(
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    if resume is not None and not resume.is_dir():
+        typer.echo(f"error: --resume {resume}: no such run directory", err=True)
+        raise typer.Exit(2)
     return cfg, resume or run_dir or Path("runs") / cfg.run.name
 
 
@@ -76,6 +91,8 @@ def train_command(
 ) -> None:
     """Train a policy with RL from execution feedback (GRPO by default)."""
     cfg, target = resolve_run(config, overrides, run_dir, resume, steps, algorithm)
+    from rlaif_tui.cli.quiet import quiet_transformers
     from rlaif_tui.train.loop import train
 
+    quiet_transformers()
     raise typer.Exit(train(cfg, target, resume=resume is not None))

@@ -134,6 +134,9 @@ class DataConfig(_Section):
     """Use only the first N problems (handy for smoke runs)."""
     order: Literal["shuffle", "sequential"] = "shuffle"
     """`shuffle`: a seeded permutation per epoch; `sequential`: file order (benchmarks)."""
+    too_long: Literal["skip", "error"] = "skip"
+    """A problem whose prompt does not fit the model's context: `skip` it (each is listed by id
+    with its length when the run starts) or refuse to start (`error`)."""
     append_eos: bool = False
     """Append the tokenizer's eos to every prompt (what TRL's tokenisation of ByT5 does)."""
     show_public_tests: bool = False

@@ -1,13 +1,15 @@
-"""The problem sets written for this project, in `data/problems/` of the repository."""
+"""The problem sets written for this project, in `data/problems/` of the repository (packaged
+with rlaif-tui, see `rlaif_tui.resources`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from rlaif_tui.data.schema import Problem, ProblemError, load_problems
+from rlaif_tui.resources import asset_root
 
-PROBLEMS_DIR = Path(__file__).resolve().parents[2] / "data" / "problems"
-"""Where the bundled sets live (the package is installed editable from the repository)."""
+PROBLEMS_DIR = asset_root() / "data" / "problems"
+"""Where the bundled sets live inside the installed package."""
 
 
 def bundled_path(name: str = "core") -> Path:

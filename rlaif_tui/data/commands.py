@@ -13,6 +13,7 @@ from typing import TextIO
 
 from rlaif_tui.data.schema import Problem, ProblemError, dump_problems, load_problems
 from rlaif_tui.data.validate import Validation, validate_file
+from rlaif_tui.progress import progress
 
 
 def _summary_lines(summary: dict[str, dict[str, int]]) -> list[str]:
@@ -67,8 +68,8 @@ def check(
 ) -> int:
     """Run references and trivial wrong answers; list broken and weak problems.
 
-    Exit code: 0 all fine, 1 broken or weak problems (or an unreadable file), 2 the sandbox
-    could not start.
+    Exit code: 0 all fine, 1 broken or weak problems, 2 an unreadable file or a sandbox that
+    could not start (one `error:` line on stderr).
     """
     out = out or sys.stdout
     from rlaif_tui._reward import RewardError
@@ -78,26 +79,22 @@ def check(
     try:
         problems = load_problems(path)
     except ProblemError as exc:
-        print(exc, file=out)
-        return 1
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if sample is not None:
         problems = sample_problems(problems, sample, seed)
 
-    def progress(done: int, total: int) -> None:
-        print(f"\r  {done}/{total} sandbox runs", end="", file=sys.stderr, flush=True)
-
     start = time.perf_counter()
     try:
-        with executor_runner(workers=workers, timeout_s=timeout_s, memory_mb=memory_mb) as run:
-            results = check_problems(
-                problems, run, progress=progress if sys.stderr.isatty() else None
-            )
+        with (
+            executor_runner(workers=workers, timeout_s=timeout_s, memory_mb=memory_mb) as run,
+            progress("data check: sandbox runs", None, unit="run") as bar,
+        ):
+            results = check_problems(problems, run, progress=bar.update)
     except RewardError as exc:  # e.g. IsolationError: this machine cannot sandbox as required
-        print(f"the sandbox could not run: {type(exc).__name__}: {exc}", file=out)
+        print(f"error: the sandbox could not run: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     elapsed = time.perf_counter() - start
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
     for result in results:
         if result.verdict in ("broken", "weak"):
             print(f"{result.verdict:<8}{result.id}  {result.describe()}", file=out)
@@ -132,24 +129,25 @@ def import_file(
     challenge_tests: bool = False,
     out: TextIO | None = None,
 ) -> int:
-    """Convert `src` (format `fmt`) into a problems JSONL file at `dest`."""
+    """Convert `src` (format `fmt`) into a problems JSONL file at `dest`; bad input is one
+    `error:` line on stderr and exit code 2."""
     out = out or sys.stdout
     from rlaif_tui.data.importers import import_problems
 
     if dest.exists() and not force:
-        print(f"{dest}: already exists; pass --force to replace it", file=out)
-        return 1
+        print(f"error: {dest}: already exists; pass --force to replace it", file=sys.stderr)
+        return 2
     options: dict[str, object] = {"split": split}
     if challenge_tests:
         if fmt != "mbpp":
-            print("--challenge-tests applies to the mbpp format only", file=out)
-            return 1
+            print("error: --challenge-tests applies to the mbpp format only", file=sys.stderr)
+            return 2
         options["challenge"] = True
     try:
         imported = import_problems(fmt, src, **options)
     except ProblemError as exc:
-        print(exc, file=out)
-        return 1
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
     dump_problems(imported.problems, tmp)
     tmp.replace(dest)

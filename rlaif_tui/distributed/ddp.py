@@ -1,7 +1,7 @@
 """DistributedDataParallel around the policy's with-grad forward.
 
 The trainer's forward is several network calls (the prompt prefix once per group, then the
-completions against its KV cache; `train.prefix`), and DDP expects exactly one forward per
+completions against its KV cache; `models.prefix`), and DDP expects exactly one forward per
 backward. `GradForward` makes those calls one module call: DDP wraps it, its parameters are
 the policy's (and the PPO value head's), and gradients are averaged across ranks during
 `backward()`. Sampling and the reference forward run without grad on the bare model, outside

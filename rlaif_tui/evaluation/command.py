@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from contextlib import AbstractContextManager
@@ -10,9 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from rlaif_tui.data import Problem, ProblemError, load_problems
 from rlaif_tui.evaluation.run import EvalReport, evaluate_completions, replay_programs
+from rlaif_tui.progress import progress
 from rlaif_tui.reward.runner import Runner, executor_runner
 
 if TYPE_CHECKING:
@@ -86,16 +89,20 @@ def _replay(
     if not kept:
         raise EvalError(f"{path}: no sample names a problem of {opts.problems}")
     if missing:
-        console.print(f"[yellow]{len(missing)} problem(s) have no samples in {path}[/yellow]")
-    report = evaluate_completions(
-        str(path),
-        kept,
-        completions,
-        replay_programs(kept, completions),
-        run,
-        opts.ks,
-        settings={"mode": "replay", "samples": str(path), "problems_file": str(opts.problems)},
-    )
+        console.print(
+            f"[yellow]{len(missing)} problem(s) have no samples in {escape(str(path))}[/yellow]"
+        )
+    with progress(f"scoring {path.name}", None, unit="program") as bar:
+        report = evaluate_completions(
+            str(path),
+            kept,
+            completions,
+            replay_programs(kept, completions),
+            run,
+            opts.ks,
+            settings={"mode": "replay", "samples": str(path), "problems_file": str(opts.problems)},
+            progress=lambda _what, done, total: bar.update(done, total),
+        )
     report.missing = missing
     return report
 
@@ -125,7 +132,7 @@ def load_model(spec: str, opts: EvalOptions, console: Console) -> tuple[ModelRef
 
     try:
         ref = resolve_model(spec, device=opts.device)
-        console.print(f"loading {ref.label}")
+        console.print(f"loading {escape(ref.label)}")
         return ref, load_ref(ref)
     except (OSError, ValueError) as exc:  # missing files, bad config (ConfigError), bad weights
         raise EvalError(f"cannot load model {spec}: {exc}") from None
@@ -135,16 +142,39 @@ def _sample(
     spec: str, problems: list[Problem], opts: EvalOptions, run: Runner, console: Console
 ) -> EvalReport:
     from rlaif_tui.evaluation.sampling import sample_policy
+    from rlaif_tui.models.context import ContextError, context_length, fit_prompts
+    from rlaif_tui.models.program import encode_prompt
 
     ref, policy = load_model(spec, opts, console)
     sampling = sampling_for(ref, opts)
-    with console.status(f"sampling {opts.n} x {len(problems)} problems") as status:
-        samples = sample_policy(
-            policy,
-            problems,
-            sampling,
-            progress=lambda d, t: status.update(f"sampling: {d}/{t} problems"),
+    lengths = [
+        len(
+            encode_prompt(
+                policy.tokenizer,
+                p,
+                chat=bool(policy.use_chat_template),
+                show_public_tests=sampling.show_public_tests,
+                append_eos=sampling.append_eos,
+            )[1]
         )
+        for p in problems
+    ]
+    try:
+        fit = fit_prompts(
+            problems,
+            lengths,
+            context=context_length(policy.model),
+            max_new_tokens=sampling.max_new_tokens,
+            warn=lambda text: console.print(
+                f"[yellow]warning:[/yellow] {escape(text)}", soft_wrap=True
+            ),
+        )
+    except ContextError as exc:
+        raise EvalError(str(exc)) from None
+    problems = fit.problems
+    sampling = dataclasses.replace(sampling, max_new_tokens=fit.max_new_tokens)
+    with progress(f"sampling {sampling.n} per problem", len(problems), unit="problem") as bar:
+        samples = sample_policy(policy, problems, sampling, progress=lambda d, t: bar.update(d, t))
     settings = {
         "mode": "model",
         "model": ref.label,
@@ -156,9 +186,17 @@ def _sample(
         "seed": sampling.seed,
         "chat_template": bool(policy.use_chat_template),
     }
-    return evaluate_completions(
-        ref.label, problems, samples.completions, samples.programs, run, opts.ks, settings=settings
-    )
+    with progress("scoring in the sandbox", None, unit="program") as bar:
+        return evaluate_completions(
+            ref.label,
+            problems,
+            samples.completions,
+            samples.programs,
+            run,
+            opts.ks,
+            settings=settings,
+            progress=lambda _what, done, total: bar.update(done, total),
+        )
 
 
 def _side(
@@ -183,6 +221,7 @@ def _add_extras(report: EvalReport, opts: EvalOptions, run: Runner, console: Con
 
 def run_eval(opts: EvalOptions, console: Console | None = None) -> int:
     """Evaluate, print, write `--json`; 0 on success, 2 on bad input."""
+    given = console
     console = console or Console()
     try:
         if bool(opts.model) == bool(opts.samples):
@@ -204,7 +243,10 @@ def run_eval(opts: EvalOptions, console: Console | None = None) -> int:
                 b = _side(spec_b, problems, opts, run, console)
                 _add_extras(b, opts, run, console)
     except EvalError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        if given is not None:  # a caller's console (tests, the interactive mode)
+            given.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        else:  # the CLI: one plain line on stderr, no markup to eat a `[...]`
+            print(f"error: {exc}", file=sys.stderr)
         return 2
     from rlaif_tui.evaluation.table import print_report
 
@@ -220,6 +262,6 @@ def run_eval(opts: EvalOptions, console: Console | None = None) -> int:
     if opts.json_out is not None:
         opts.json_out.parent.mkdir(parents=True, exist_ok=True)
         opts.json_out.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
-        console.print(f"report written to {opts.json_out}")
+        console.print(f"report written to {escape(str(opts.json_out))}", soft_wrap=True)
     sys.stdout.flush()
     return 0

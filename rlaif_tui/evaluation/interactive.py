@@ -16,6 +16,7 @@ import sys
 from typing import TextIO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.syntax import Syntax
 
 from rlaif_tui.data import AssertsTests, Problem
@@ -90,13 +91,13 @@ def run_interactive(
                     verdict = (
                         "[green]passed[/green]"
                         if outcome.get("passed")
-                        else (f"[red]{summary(outcome)}[/red]")
+                        else (f"[red]{escape(summary(outcome))}[/red]")
                     )
                     console.print(f"[bold]sample {i + 1}[/bold]: {verdict}")
                     console.print(Syntax(completion or "(empty)", "python", line_numbers=False))
                 console.print(f"{result.c}/{result.n} samples passed\n")
     except EvalError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         return 2
     console.print("bye")
     return 0

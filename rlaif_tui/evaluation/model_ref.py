@@ -51,6 +51,8 @@ def resolve_model(spec: str, *, device: str | None = None) -> ModelRef:
     elif path.is_file() and path.suffix in (".yaml", ".yml"):
         cfg = _train_config(path)
         ref = ModelRef(f"{path} (initial policy)", cfg.model, None, cfg)
+    elif path.is_dir():  # a saved model (`./dir`, `/abs/dir` as well as `dir`)
+        ref = ModelRef(spec, ModelConfig(source="hf", name=str(path)), None, None)
     elif path.is_absolute() or spec.startswith((".", "~")) or path.suffix in (".yaml", ".yml"):
         raise FileNotFoundError(f"--model {spec}: no such run, checkpoint, config or model dir")
     else:

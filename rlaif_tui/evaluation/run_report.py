@@ -17,7 +17,7 @@ import yaml
 
 from rlaif_tui.evaluation.run_data import RunDataError, read_metrics, read_pass_grid
 
-INSTALL_HINT = "pip install 'rlaif-tui[eval]'"
+INSTALL_HINT = "pip install 'rlaif-tui[report]'"
 PLOTS = ("reward", "pass rate", "KL", "held-out pass@k", "per-problem heat map")
 
 

@@ -1,8 +1,8 @@
 """Sample n completions per problem from a policy, the way training samples them.
 
-The same prompt encoding (`train.program.encode_prompt`), the same KV-cached sampler
-(`train.rollout.generate`, one shared prompt prefix per problem) and the same completion ->
-program mapping (`train.program.to_program`) as a training step, so a number measured here
+The same prompt encoding (`models.program.encode_prompt`), the same KV-cached sampler
+(`models.rollout.generate`, one shared prompt prefix per problem) and the same completion ->
+program mapping (`models.program.to_program`) as a training step, so a number measured here
 means what the training-time `pass/rate` means.
 """
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console, Group, RenderableType
+from rich.markup import escape
 from rich.table import Table
 
 from rlaif_tui.evaluation.run import EvalReport
@@ -60,7 +61,8 @@ def render(report: EvalReport, *, per_problem: bool = True) -> RenderableType:
         parts.insert(0, problems_table(report))
     metrics = report.extras.get("text_metrics") or {}
     if metrics.get("skipped"):
-        parts.append(f"[dim]text metrics skipped: {metrics['skipped']}[/dim]")
+        # escaped: the install hint's `[metrics]` is not markup
+        parts.append(f"[dim]text metrics skipped: {escape(str(metrics['skipped']))}[/dim]")
     return Group(*parts)
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from rlaif_tui.data import Problem
 
-INSTALL_HINT = "pip install 'rlaif-tui[eval]'"
+INSTALL_HINT = "pip install 'rlaif-tui[metrics]'"
 
 
 def _pairs(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from rlaif_tui.feedback.reward_model import (
     RewardModel,
     split_pairs,
 )
+from rlaif_tui.progress import progress
 
 
 def load_preference_files(paths: Sequence[str | Path]) -> list[Pair]:
@@ -36,8 +38,16 @@ def train_reward_model(
         if cfg.path
         else RewardModel.from_backbone(base, cfg.max_length, cfg.seed)
     )
-    report = model.fit(
-        train, held, lr=cfg.lr, epochs=cfg.epochs, batch_size=cfg.batch_size, seed=cfg.seed
-    )
+    total = cfg.epochs * math.ceil(len(train) / cfg.batch_size)
+    with progress("reward model", total, unit="step") as bar:
+        report = model.fit(
+            train,
+            held,
+            lr=cfg.lr,
+            epochs=cfg.epochs,
+            batch_size=cfg.batch_size,
+            seed=cfg.seed,
+            on_step=lambda _step, loss: bar.advance(note=f"loss {loss:.3f}"),
+        )
     model.save(out, report)
     return report

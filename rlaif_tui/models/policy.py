@@ -21,6 +21,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 from rlaif_tui.config.train import ModelConfig
 from rlaif_tui.data import Problem
 from rlaif_tui.models.device import pick_autocast, pick_device, set_threads
+from rlaif_tui.models.hub import check_model_name
 from rlaif_tui.models.tiny import TinySpec, build_tiny
 from rlaif_tui.models.value_head import ValueHead
 from rlaif_tui.models.warmstart import WarmStartRecipe, warm_started_tiny
@@ -103,6 +104,7 @@ def _tiny_path(
 
 
 def _hf_path(cfg: ModelConfig, where: str) -> tuple[Any, Any]:
+    check_model_name(where, cfg.revision)  # fails fast instead of through the hub's retries
     kwargs: dict[str, Any] = {"trust_remote_code": cfg.trust_remote_code}
     if cfg.revision:
         kwargs["revision"] = cfg.revision

@@ -1,6 +1,6 @@
 """Rollout: sample `group_size` completions per prompt with a KV cache, keeping log-probs.
 
-Each prompt is encoded once and its KV cache shared by its group (`train.prefix`). Sampling is
+Each prompt is encoded once and its KV cache shared by its group (`models.prefix`). Sampling is
 multinomial from softmax(logits / temperature), optionally restricted to the top-p nucleus
 (Holtzman et al. 2020). A row stops at eos or when its text contains a stop sequence; the
 tokens up to and including the one that completed it are kept for the loss, and its text is

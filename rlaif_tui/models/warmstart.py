@@ -15,6 +15,7 @@ import math
 import os
 import random
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -24,7 +25,9 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from rlaif_tui.data import Problem
+from rlaif_tui.models.context import context_length
 from rlaif_tui.models.tiny import PAD_ID, TinySpec, build_tiny
+from rlaif_tui.progress import progress
 
 
 @dataclass(frozen=True)
@@ -56,16 +59,31 @@ def recipe_key(recipe: WarmStartRecipe, problems: Sequence[Problem]) -> str:
 
 
 def encode_pairs(
-    tokenizer: PreTrainedTokenizerBase, problems: Sequence[Problem]
+    tokenizer: PreTrainedTokenizerBase,
+    problems: Sequence[Problem],
+    context: int | None = None,
 ) -> list[tuple[list[int], list[int]]]:
-    """(prompt ids, reference ids + eos) for every problem that has a reference."""
-    out = []
+    """(prompt ids, reference ids + eos) for every problem that has a reference and, when
+    `context` is given, fits in it (the others are listed in one warning and left out)."""
+    out, too_long = [], []
     for p in problems:
         if p.reference is None:
             continue
         prompt = tokenizer(p.prompt, add_special_tokens=False).input_ids
         answer = tokenizer(p.reference, add_special_tokens=False).input_ids
+        length = len(prompt) + len(answer) + 1
+        if context is not None and length > context:
+            too_long.append((p.id, length))
+            continue
         out.append((list(prompt), [*answer, tokenizer.eos_token_id]))
+    if too_long:
+        shown = ", ".join(f"{pid} ({n} tokens)" for pid, n in too_long[:8])
+        more = f" and {len(too_long) - 8} more" if len(too_long) > 8 else ""
+        print(
+            f"warning: warm start: {len(too_long)} problems have prompt + reference longer than "
+            f"the model's context ({context} tokens), left out: {shown}{more}",
+            file=sys.stderr,
+        )
     return out
 
 
@@ -89,9 +107,11 @@ def supervised_pass(
     on_step: Callable[[int, float], None] | None = None,
 ) -> None:
     """Train `model` in place on `prompt -> reference` for `recipe.steps` steps."""
-    pairs = encode_pairs(tokenizer, problems)
+    pairs = encode_pairs(tokenizer, problems, context_length(model))
     if not pairs:
-        raise ValueError("warm start: none of the problems has a reference solution")
+        raise ValueError(
+            "warm start: no problem has a reference solution that fits the model's context"
+        )
     rng = random.Random(recipe.seed)
     torch.manual_seed(recipe.seed)
     opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=0.0)
@@ -105,23 +125,26 @@ def supervised_pass(
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
     model.train()
     order: list[int] = []
-    for step in range(recipe.steps):
-        if len(order) < recipe.batch_size:
-            fresh = list(range(len(pairs)))
-            rng.shuffle(fresh)
-            order += fresh
-        picked, order = order[: recipe.batch_size], order[recipe.batch_size :]
-        ids, labels = _batch([pairs[i] for i in picked])
-        loss = model(
-            input_ids=ids, attention_mask=(labels != -100) | (ids != PAD_ID), labels=labels
-        ).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
-        if on_step is not None:
-            on_step(step, float(loss.detach()))
+    with progress("warm start", recipe.steps, unit="step") as bar:
+        for step in range(recipe.steps):
+            if len(order) < recipe.batch_size:
+                fresh = list(range(len(pairs)))
+                rng.shuffle(fresh)
+                order += fresh
+            picked, order = order[: recipe.batch_size], order[recipe.batch_size :]
+            ids, labels = _batch([pairs[i] for i in picked])
+            loss = model(
+                input_ids=ids, attention_mask=(labels != -100) | (ids != PAD_ID), labels=labels
+            ).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad(set_to_none=True)
+            value = float(loss.detach())
+            bar.advance(note=f"loss {value:.3f}")
+            if on_step is not None:
+                on_step(step, value)
     model.train(False)
 
 

@@ -1,6 +1,6 @@
 """Log-probs of sampled completions under the policy (with grad) or the reference (without).
 
-Both go through the shared-prefix forward (`train.prefix`) unless gradient checkpointing is
+Both go through the shared-prefix forward (`models.prefix`) unless gradient checkpointing is
 on, which HF models implement by dropping the KV cache; then the plain full forward is used.
 """
 

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from rlaif_tui.config.train import TrainConfig
@@ -44,12 +45,14 @@ def train(cfg: TrainConfig, run_dir: Path, *, resume: bool = False) -> int:
     try:
         ctx = init_from_env()
     except (RuntimeError, ValueError) as exc:
-        Console(stderr=True).print(f"[red]error:[/red] {exc}")
+        Console(stderr=True).print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         return 2
     try:
         check_config(cfg, ctx)
     except ValueError as exc:
-        Console(stderr=True, quiet=not ctx.is_main).print(f"[red]error:[/red] {exc}")
+        Console(stderr=True, quiet=not ctx.is_main).print(
+            f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True
+        )
         ctx.close()
         return 2
     lock = RunLock(run_dir, "rlaif train")
@@ -70,20 +73,23 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, *, quiet: bool) -> int
     if cfg.algorithm == "dpo" and cfg.dpo.pairs is not None:
         from rlaif_tui.train.dpo_run import run_offline_dpo
 
-        console.print(f"run directory: {run_dir}")
+        console.print(f"run directory: {escape(str(run_dir))}", soft_wrap=True)
         run_offline_dpo(cfg, run_dir, echo=lambda line: print(line, flush=True))
         return 0
-    hooks = Hooks(on_log=lambda level, msg: console.print(f"[{level}] {msg}"))
-    console.print(f"run directory: {run_dir}")
+    hooks = Hooks(
+        on_log=lambda level, msg: console.print(escape(f"[{level}] {msg}"), soft_wrap=True)
+    )
+    console.print(f"run directory: {escape(str(run_dir))}", soft_wrap=True)
     if cfg.model.source == "tiny" and cfg.model.warm_start.steps and not resume:
         console.print(
             f"warm start: {cfg.model.warm_start.steps} supervised steps on the first start "
-            f"(minutes on a CPU), then cached in {cache_root() / 'quickstart'}"
+            f"(minutes on a CPU), then cached in {escape(str(cache_root() / 'quickstart'))}",
+            soft_wrap=True,
         )
     try:
         trainer = Trainer.from_config(cfg, run_dir, resume=resume, hooks=hooks)
     except (OSError, RuntimeError, ValueError) as exc:  # bad set-up: say what, no traceback
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         return 2
     console.print(
         f"{cfg.algorithm} on {trainer.state.model} ({trainer.state.device}), "
@@ -107,7 +113,7 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, *, quiet: bool) -> int
                 if not quiet:
                     print(format_line(result.step, cfg.run.steps, result.metrics), flush=True)
     except NonFiniteError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         code = 3
     except KeyboardInterrupt:
         console.print("interrupted: saving a checkpoint")
@@ -116,6 +122,10 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, *, quiet: bool) -> int
     finally:
         trainer.close()
     if code == 0:
-        console.print(f"done: {trainer.step_count} steps; checkpoints in {run_dir / 'checkpoints'}")
+        console.print(
+            f"done: {trainer.step_count} steps; checkpoints in "
+            f"{escape(str(run_dir / 'checkpoints'))}",
+            soft_wrap=True,
+        )
     sys.stdout.flush()
     return code

@@ -27,6 +27,7 @@ from rlaif_tui.distributed.gather import gather_groups, gather_samples, split_cp
 from rlaif_tui.distributed.reduce import reduce_metrics
 from rlaif_tui.distributed.support import check_config
 from rlaif_tui.models import checkpoint as ckpt
+from rlaif_tui.models.context import fit_to_context
 from rlaif_tui.models.policy import Policy, load_policy, save_policy
 from rlaif_tui.reward.factory import make_executor
 from rlaif_tui.reward.runner import runner_of
@@ -146,6 +147,7 @@ class Trainer:
                 init_from=latest,
                 on_progress=progress,
             )
+        problems, cfg = fit_to_context(cfg, policy, problems)
         split_cpu_threads(ctx, cfg, policy.device)
         wrap_policy(policy, ctx)
         log = hooks.on_log if hooks is not None else None

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 from rlaif_tui.tui.discover import (
-    QUICKSTART_CONFIG,
     DemoDaemon,
     Target,
     TargetError,
@@ -34,7 +33,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--demo",
         action="store_true",
-        help=f"start `rlaif daemon --config {QUICKSTART_CONFIG}` in a fresh run dir and connect",
+        help="start `rlaif daemon --config quickstart` in a fresh run dir and connect",
     )
     parser.add_argument("--rater", help="name stored with your ratings (default: your login)")
     parser.add_argument("--runs-root", type=Path, default=Path("runs"), help=argparse.SUPPRESS)

@@ -19,7 +19,10 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-QUICKSTART_CONFIG = Path("configs/quickstart.yaml")
+from rlaif_tui.resources import asset_root
+
+QUICKSTART_CONFIG = asset_root() / "configs" / "quickstart.yaml"
+"""The packaged quickstart config (the repository's `configs/quickstart.yaml`)."""
 
 
 class TargetError(ValueError):
@@ -168,7 +171,7 @@ class DemoDaemon:
 
     def __init__(self, config: Path = QUICKSTART_CONFIG, runs_root: Path = Path("runs")) -> None:
         if not config.exists():
-            raise TargetError(f"{config}: not found — run rlaif-tui from the repository root")
+            raise TargetError(f"{config}: not found (reinstall rlaif-tui)")
         self.config = config
         self.run_dir = runs_root / time.strftime("demo-%Y%m%d-%H%M%S")
         self.log_path = self.run_dir.with_name(self.run_dir.name + ".log")
