@@ -79,6 +79,7 @@ def _tiny_path(cfg: ModelConfig, problems: Sequence[Problem]) -> tuple[Any, Any,
             steps=cfg.warm_start.steps,
             batch_size=cfg.warm_start.batch_size,
             lr=cfg.warm_start.lr,
+            mistake_share=cfg.warm_start.mistake_share,
         )
         path = warm_started_tiny(recipe, [p for p in problems if p.reference])
         model = AutoModelForCausalLM.from_pretrained(path)

@@ -29,12 +29,14 @@ from rlaif_tui.distributed.reduce import reduce_metrics, shares
 from rlaif_tui.distributed.support import check_config
 from rlaif_tui.feedback.repair import repair_pair, repair_prompt
 from rlaif_tui.feedback.runtime import FeedbackRuntime
+from rlaif_tui.models.param_groups import param_groups
 from rlaif_tui.models.policy import Policy, load_policy, save_policy
 from rlaif_tui.reward.sources import RewardSource, ScoreRequest
 from rlaif_tui.train import advantages as adv_math
 from rlaif_tui.train import checkpoint as ckpt
 from rlaif_tui.train import dpo_online
 from rlaif_tui.train import score as score_phase
+from rlaif_tui.train.control import attach_control, step_control
 from rlaif_tui.train.curriculum import ProblemSampler
 from rlaif_tui.train.errors import NonFiniteError
 from rlaif_tui.train.evaluate import executor_runner, heldout_metrics, heldout_problems
@@ -151,7 +153,7 @@ class Trainer:
         )
         o = cfg.optim
         self.optimizer = torch.optim.AdamW(
-            policy.trainable_parameters(),
+            param_groups(policy.model, policy.trainable_parameters(), o.lr, o.embedding_lr_scale),
             lr=o.lr,
             betas=o.betas,
             eps=o.eps,
@@ -165,6 +167,10 @@ class Trainer:
         """This process's rank (world size 1 unless started by torchrun / accelerate)."""
         self._reduce_rules: tuple[set[str], set[str]] = (set(), set())
         """Metric keys the last update made whole-batch: (summed over ranks, same on all)."""
+        self.twin: Trainer | None = None
+        """The matched lr-0 control stepped after each step (`run.control`, `train.control`)."""
+        self.owns_sources = True
+        """False for a control twin: its reward sources are its leader's to close."""
 
     # ----- construction -------------------------------------------------------------------
 
@@ -239,6 +245,8 @@ class Trainer:
         elif resume and ctx.is_main:
             run.truncate_after(0)
             trainer._log("warning", f"{run.path}: no complete checkpoint; starting at step 0")
+        if cfg.run.control:
+            attach_control(trainer, resume)
         return trainer
 
     # ----- public API ---------------------------------------------------------------------
@@ -316,6 +324,7 @@ class Trainer:
         self.feedback.after_step(samples, step)
         metrics.update(self.feedback.metrics())
         metrics = reduce_metrics(self.dist, metrics, n, *self._reduce_rules)
+        metrics.update(step_control(self))
         samples = gather_samples(self.dist, samples)
         every = self.cfg.eval.every
         if every and (step % every == 0 or self.done):
@@ -365,6 +374,8 @@ class Trainer:
             state,
             self.cfg.run.keep_checkpoints,
         )
+        if self.twin is not None:
+            self.twin.save_checkpoint()
         self._set_phase("done" if self.done else "idle")
         return path
 
@@ -429,9 +440,12 @@ class Trainer:
         if self._eval_executor is not None:
             self._eval_executor.close()
             self._eval_executor = None
+        if self.twin is not None:
+            self.twin.close()
         self.feedback.close()
-        for source in self.sources:
-            source.close()
+        if self.owns_sources:
+            for source in self.sources:
+                source.close()
         self.run.close()
 
     # ----- phases -------------------------------------------------------------------------
