@@ -1,8 +1,7 @@
 """Quickstart figures: GRPO vs a matched no-update control, and held-out pass@1 before/after.
 
-    rlaif train --config configs/quickstart.yaml --run-dir runs/qs-grpo
-    rlaif train --config configs/quickstart.yaml --set optim.lr=0 --run-dir runs/qs-control
-    python scripts/quickstart_report.py runs/qs-grpo runs/qs-control
+    rlaif train --config configs/quickstart.yaml --run-dir runs/qs-grpo --control
+    python scripts/quickstart_report.py runs/qs-grpo runs/qs-grpo/control
 
 The control samples with the same seeds and budget but never changes its weights (lr = 0), so
 the difference in training-prompt pass rate is what the updates bought. Intervals are 95%
@@ -13,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +22,10 @@ def pass_rates(run: Path) -> list[float]:
 
 
 def mean_ci(xs: list[float]) -> tuple[float, float]:
-    m = sum(xs) / len(xs)
-    sd = math.sqrt(sum((x - m) ** 2 for x in xs) / max(1, len(xs) - 1))
-    return m, 1.96 * sd / math.sqrt(len(xs))
+    from rlaif_tui.evaluation.paired import mean_ci as paired_mean_ci
+
+    ci = paired_mean_ci(xs)
+    return ci.mean, ci.half_width
 
 
 def report(

@@ -27,4 +27,10 @@ def report_command(
         typer.echo(f"{name}: {path}")
     for name in report.missing:
         typer.echo(f"{name}: nothing logged yet")
+    from rlaif_tui.evaluation.paired import pair
+
+    paired = pair(run)
+    if paired is not None:  # RUN/control from run.control / rlaif train --control
+        typer.echo(f"pass/rate minus control, all steps: {paired.window()}")
+        typer.echo(f"pass/rate minus control, second half: {paired.second_half()}")
     typer.echo(f"report: {report.html}")

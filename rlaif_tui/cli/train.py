@@ -44,6 +44,14 @@ ResumeOption = Annotated[
     ),
 ]
 StepsOption = Annotated[int | None, typer.Option("--steps", help="Total steps (run.steps).")]
+ControlOption = Annotated[
+    bool,
+    typer.Option(
+        "--control",
+        help="Also run the matched lr-0 control in RUN/control (run.control; doubles the "
+        "step time); rlaif report RUN then pairs the two.",
+    ),
+]
 AlgorithmOption = Annotated[
     str | None, typer.Option("--algorithm", help="grpo, rloo, ppo or dpo (config: algorithm).")
 ]
@@ -88,8 +96,11 @@ def train_command(
     resume: ResumeOption = None,
     steps: StepsOption = None,
     algorithm: AlgorithmOption = None,
+    control: ControlOption = False,
 ) -> None:
     """Train a policy with RL from execution feedback (GRPO by default)."""
+    extra = ["run.control=true"] if control else []
+    overrides = [*(overrides or []), *extra]
     cfg, target = resolve_run(config, overrides, run_dir, resume, steps, algorithm)
     from rlaif_tui.cli.quiet import quiet_transformers
     from rlaif_tui.train.loop import train

@@ -50,6 +50,10 @@ class RunConfig(_Section):
     """Write TensorBoard events to `tb/` in the run directory."""
     save_final: bool = True
     """Save a checkpoint after the last step (the benchmark turns this off)."""
+    control: bool = False
+    """Also step a matched control in `RUN/control/`: the same run with `optim.lr = 0`
+    (same warm start, seeds and prompts), so `rlaif report` can pair the two per step.
+    Doubles the step time."""
 
 
 class LoraConfig(_Section):
@@ -92,6 +96,11 @@ class WarmStartConfig(_Section):
     """Problems per supervised step."""
     lr: float = Field(3e-3, gt=0)
     """Peak learning rate (linear warm-up, cosine decay)."""
+    mistake_share: float = Field(0.0, ge=0.0, lt=1.0)
+    """Share of supervised examples whose reference carries one realistic mistake (an
+    off-by-one, a wrong constant, operator, comparison or max/min; `models.mistakes`), drawn
+    anew each time an example is used. The tests stay right, so RL has something to fix that
+    only the execution reward can teach."""
 
 
 class ModelConfig(_Section):
@@ -235,6 +244,9 @@ class OptimConfig(_Section):
     """AdamW epsilon."""
     weight_decay: float = Field(0.0, ge=0)
     """AdamW weight decay."""
+    embedding_lr_scale: float = Field(1.0, ge=0)
+    """Learning rate of the token and position embeddings relative to `lr` (0 freezes them;
+    `models.param_groups`)."""
     schedule: Literal["constant", "linear", "cosine"] = "linear"
     """Learning-rate decay to 0 over `run.steps` after warm-up."""
     warmup_steps: int = Field(0, ge=0)

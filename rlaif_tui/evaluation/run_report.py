@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from rlaif_tui.evaluation.paired import pair
 from rlaif_tui.evaluation.run_data import RunDataError, read_metrics, read_pass_grid
 
 INSTALL_HINT = "pip install 'rlaif-tui[report]'"
@@ -27,6 +28,21 @@ class RunReport:
     images: dict[str, Path] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     """Plots with nothing to show yet (e.g. no eval/pass@k when eval.every is 0)."""
+
+
+def add_control(run: Path, out: Path, images: dict[str, Path]) -> list[tuple[str, str]]:
+    """With RUN/control (`run.control`): the overlay plot and the paired summary rows."""
+    paired = pair(run)
+    if paired is None:
+        return []
+    from rlaif_tui.evaluation.paired_plots import paired_plot
+
+    images["run vs control"] = paired_plot(paired, "pass/rate", out / "control.png")
+    return [
+        ("control", str(run / "control")),
+        ("pass/rate - control, all steps", str(paired.window())),
+        ("pass/rate - control, second half", str(paired.second_half())),
+    ]
 
 
 def _eval_keys(metrics: dict[str, list[tuple[int, float]]]) -> list[str]:
@@ -111,6 +127,8 @@ def build_report(run: Path, out: Path | None = None) -> RunReport:
         else:
             report.images[name] = path
     notes = [f"{name}: nothing logged yet" for name in report.missing]
-    page = _page(f"rlaif run report: {run.name}", _summary_rows(run, metrics), report.images, notes)
+    rows = _summary_rows(run, metrics)
+    rows += add_control(run, out, report.images)
+    page = _page(f"rlaif run report: {run.name}", rows, report.images, notes)
     report.html.write_text(page, encoding="utf-8")
     return report

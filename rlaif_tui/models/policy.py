@@ -85,6 +85,7 @@ def _tiny_path(
             steps=cfg.warm_start.steps,
             batch_size=cfg.warm_start.batch_size,
             lr=cfg.warm_start.lr,
+            mistake_share=cfg.warm_start.mistake_share,
         )
         on_step = None
         if on_progress is not None:

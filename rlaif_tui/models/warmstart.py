@@ -26,6 +26,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from rlaif_tui.data import Problem
 from rlaif_tui.models.context import context_length
+from rlaif_tui.models.mistakes import mutate
 from rlaif_tui.models.tiny import PAD_ID, TinySpec, build_tiny
 from rlaif_tui.progress import progress
 
@@ -40,6 +41,8 @@ class WarmStartRecipe:
     lr: float = 3e-3
     warmup: int = 30
     seed: int = 0
+    mistake_share: float = 0.0
+    """Share of drawn examples whose reference carries one realistic mistake (`mistakes`)."""
 
 
 def cache_root() -> Path:
@@ -51,7 +54,10 @@ def cache_root() -> Path:
 
 
 def recipe_key(recipe: WarmStartRecipe, problems: Sequence[Problem]) -> str:
-    digest = hashlib.sha256(json.dumps(asdict(recipe), sort_keys=True).encode())
+    fields = asdict(recipe)
+    if not fields["mistake_share"]:  # exact references: the key of caches made before it
+        del fields["mistake_share"]
+    digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode())
     for p in problems:
         digest.update(f"{p.id}\0{p.prompt}\0{p.reference}\0".encode())
     digest.update(torch.__version__.encode())
@@ -87,6 +93,29 @@ def encode_pairs(
     return out
 
 
+def _flawed(
+    tokenizer: PreTrainedTokenizerBase,
+    problems: Sequence[Problem],
+    pairs: list[tuple[list[int], list[int]]],
+    rng: random.Random,
+    share: float,
+) -> Callable[[int], tuple[list[int], list[int]]]:
+    """Draw example i: its exact pair, or with probability `share` the same prompt with a
+    reference carrying one mistake (a fresh one per draw; exact when none applies)."""
+    refs = [p.reference for p in problems if p.reference is not None]
+
+    def draw(i: int) -> tuple[list[int], list[int]]:
+        if share <= 0 or rng.random() >= share:
+            return pairs[i]
+        wrong = mutate(refs[i], rng)
+        if wrong is None:
+            return pairs[i]
+        answer = tokenizer(wrong, add_special_tokens=False).input_ids
+        return pairs[i][0], [*answer, tokenizer.eos_token_id]
+
+    return draw
+
+
 def _batch(pairs: Sequence[tuple[list[int], list[int]]]) -> tuple[torch.Tensor, torch.Tensor]:
     """Right-padded input ids (B, T) and labels (B, T) with -100 outside the answer."""
     width = max(len(a) + len(b) for a, b in pairs)
@@ -113,6 +142,7 @@ def supervised_pass(
             "warm start: no problem has a reference solution that fits the model's context"
         )
     rng = random.Random(recipe.seed)
+    draw = _flawed(tokenizer, problems, pairs, random.Random(recipe.seed + 1), recipe.mistake_share)
     torch.manual_seed(recipe.seed)
     opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=0.0)
 
@@ -132,7 +162,7 @@ def supervised_pass(
                 rng.shuffle(fresh)
                 order += fresh
             picked, order = order[: recipe.batch_size], order[recipe.batch_size :]
-            ids, labels = _batch([pairs[i] for i in picked])
+            ids, labels = _batch([draw(i) for i in picked])
             loss = model(
                 input_ids=ids, attention_mask=(labels != -100) | (ids != PAD_ID), labels=labels
             ).loss

@@ -28,6 +28,7 @@ from rlaif_tui.distributed.reduce import reduce_metrics
 from rlaif_tui.distributed.support import check_config
 from rlaif_tui.models import checkpoint as ckpt
 from rlaif_tui.models.context import fit_to_context
+from rlaif_tui.models.param_groups import param_groups
 from rlaif_tui.models.policy import Policy, load_policy, save_policy
 from rlaif_tui.reward.factory import make_executor
 from rlaif_tui.reward.runner import runner_of
@@ -40,6 +41,7 @@ from rlaif_tui.train import advantages as adv_math
 from rlaif_tui.train import dpo_online
 from rlaif_tui.train.batch import Batch
 from rlaif_tui.train.collect import collect
+from rlaif_tui.train.control import attach_control, step_control
 from rlaif_tui.train.curriculum import ProblemSampler
 from rlaif_tui.train.evaluate import heldout_metrics, heldout_problems
 from rlaif_tui.train.run_dir import RunDir
@@ -88,7 +90,7 @@ class Trainer:
         )
         o = cfg.optim
         self.optimizer = torch.optim.AdamW(
-            policy.trainable_parameters(),
+            param_groups(policy.model, policy.trainable_parameters(), o.lr, o.embedding_lr_scale),
             lr=o.lr,
             betas=o.betas,
             eps=o.eps,
@@ -100,6 +102,10 @@ class Trainer:
         self._eval_executor: Any = None
         self.dist: DistContext = current()
         """This process's rank (world size 1 unless started by torchrun / accelerate)."""
+        self.twin: Trainer | None = None
+        """The matched lr-0 control stepped after each step (`run.control`, `train.control`)."""
+        self.owns_sources = True
+        """False for a control twin: its reward sources are its leader's to close."""
 
     # ----- construction -------------------------------------------------------------------
 
@@ -180,6 +186,8 @@ class Trainer:
         elif resume and ctx.is_main:
             run.truncate_after(0)
             trainer._log("warning", f"{run.path}: no complete checkpoint; starting at step 0")
+        if cfg.run.control:
+            attach_control(trainer, resume)
         return trainer
 
     # ----- public API ---------------------------------------------------------------------
@@ -269,6 +277,7 @@ class Trainer:
         self.scoring.after_step(samples, step)
         metrics.update(self.scoring.metrics())
         metrics = reduce_metrics(self.dist, metrics, n, update.summed, update.same)
+        metrics.update(step_control(self))
         samples = gather_samples(self.dist, samples)
         every = self.cfg.eval.every
         if every and (step % every == 0 or self.done):
@@ -316,6 +325,8 @@ class Trainer:
             state,
             self.cfg.run.keep_checkpoints,
         )
+        if self.twin is not None:
+            self.twin.save_checkpoint()
         self._set_phase("done" if self.done else "idle")
         return path
 
@@ -365,9 +376,12 @@ class Trainer:
         if self._eval_executor is not None:
             self._eval_executor.close()
             self._eval_executor = None
+        if self.twin is not None:
+            self.twin.close()
         self.scoring.close()
-        for source in self.sources:
-            source.close()
+        if self.owns_sources:
+            for source in self.sources:
+                source.close()
         self.run.close()
 
     def _update(self, step: int, batch: Batch) -> Update:
