@@ -327,6 +327,14 @@ impl Drop for Executor {
     }
 }
 
+/// 0755 on a directory the lane's unprivileged uids must traverse, whatever umask the caller
+/// runs under (the daemon's is 077, which would leave it 0700 and the children locked out).
+fn world_traversable(dir: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| Error::io(format!("chmod {}", dir.display()), e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -350,12 +358,4 @@ mod tests {
         assert_eq!(a.id, "a");
         assert_eq!(ka, kb, "identity ignores id and key order");
     }
-}
-
-/// 0755 on a directory the lane's unprivileged uids must traverse, whatever umask the caller
-/// runs under (the daemon's is 077, which would leave it 0700 and the children locked out).
-fn world_traversable(dir: &std::path::Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
-        .map_err(|e| Error::io(format!("chmod {}", dir.display()), e))
 }
