@@ -32,6 +32,9 @@ EXTRA_OF = {
     "codebleu": "metrics",
     "tree_sitter_python": "metrics",
     "ray": "ray",
+    "wandb": "wandb",
+    "trackio": "trackio",
+    "mlflow": "mlflow",
 }
 """Top-level module -> the extra of `pyproject.toml` that installs it."""
 

@@ -38,7 +38,7 @@ from rlaif_tui.scoring.sources import RewardSource
 from rlaif_tui.scoring.sources.build import build_sources
 from rlaif_tui.scoring.stage import ScoringStage
 from rlaif_tui.train import advantages as adv_math
-from rlaif_tui.train import dpo_online
+from rlaif_tui.train import dpo_online, reporters
 from rlaif_tui.train.batch import Batch
 from rlaif_tui.train.collect import collect
 from rlaif_tui.train.control import attach_control, step_control
@@ -127,7 +127,9 @@ class Trainer:
         """
         ctx = current()
         check_config(cfg, ctx)
-        run = RunDir(Path(run_dir), tensorboard=cfg.run.tensorboard)
+        run = RunDir(Path(run_dir), report_to=reporters.report_to(cfg))
+        if ctx.is_main:  # a missing tracker fails now, not after the warm start
+            reporters.check_installed(run.report_to)
         latest = ckpt.latest_checkpoint(run.checkpoints) if resume else None
         if resume and not run.path.exists():
             raise FileNotFoundError(f"--resume {run.path}: no such run directory")
