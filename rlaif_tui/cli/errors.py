@@ -52,6 +52,7 @@ INPUT_ERRORS = {
     "RewardError",
     "TargetError",
     "InputError",
+    "StateFormatError",
 }
 """Exception classes (by name, anywhere in the MRO) that describe bad input, not a bug."""
 
