@@ -5,7 +5,8 @@ tokenizer, the value head if any, and the trainer state (step, optimizer, schedu
 states, data-order/curriculum state, KL controller, live settings): `trainer_state.json` with
 its tensors in `trainer_state.safetensors` (`models.state_file`; nothing is unpickled). It is
 written to a temporary directory and renamed into place, and `checkpoints/latest` is replaced
-last, so a kill at any moment leaves the previous checkpoint intact and `latest` naming a complete one.
+last, so a kill at any moment leaves the previous checkpoint intact and `latest` naming a
+complete one.
 """
 
 from __future__ import annotations
