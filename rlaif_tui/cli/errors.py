@@ -32,6 +32,9 @@ EXTRA_OF = {
     "codebleu": "metrics",
     "tree_sitter_python": "metrics",
     "ray": "ray",
+    "wandb": "wandb",
+    "trackio": "trackio",
+    "mlflow": "mlflow",
 }
 """Top-level module -> the extra of `pyproject.toml` that installs it."""
 
@@ -49,6 +52,7 @@ INPUT_ERRORS = {
     "RewardError",
     "TargetError",
     "InputError",
+    "StateFormatError",
 }
 """Exception classes (by name, anywhere in the MRO) that describe bad input, not a bug."""
 

@@ -47,13 +47,29 @@ class RunConfig(_Section):
     samples_per_step: int | None = Field(None, ge=0)
     """Completions written to samples.jsonl per step (None: all)."""
     tensorboard: bool = True
-    """Write TensorBoard events to `tb/` in the run directory."""
+    """Write TensorBoard events to `tb/` in the run directory (false drops `tensorboard` from
+    `logging.report_to`)."""
     save_final: bool = True
     """Save a checkpoint after the last step (the benchmark turns this off)."""
     control: bool = False
     """Also step a matched control in `RUN/control/`: the same run with `optim.lr = 0`
     (same warm start, seeds and prompts), so `rlaif report` can pair the two per step.
     Doubles the step time."""
+
+
+Tracker = Literal["tensorboard", "wandb", "trackio", "mlflow"]
+
+
+def _tensorboard_only() -> list[Tracker]:
+    return ["tensorboard"]
+
+
+class LoggingConfig(_Section):
+    report_to: list[Tracker] = Field(default_factory=_tensorboard_only)
+    """Where metrics, the run's hparams and a per-step samples table go besides
+    `metrics.jsonl` (always written): `tensorboard` (`tb/`), `wandb`, `trackio`, `mlflow`;
+    each but TensorBoard is an extra (`pip install 'rlaif-tui[wandb]'`). wandb takes its mode
+    from `WANDB_MODE`, MLflow its store from `MLFLOW_TRACKING_URI` (default `<run>/mlruns`)."""
 
 
 class LoraConfig(_Section):
@@ -385,6 +401,8 @@ class TrainConfig(_Section):
     repair: RepairConfig = Field(default_factory=RepairConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
     """Held-out pass@k during training (`eval/pass@1`, ... in the metrics)."""
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    """Experiment trackers fed beside `metrics.jsonl`."""
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainConfig:

@@ -2,7 +2,7 @@
 
 - a run directory (`config.yaml` + `checkpoints/`): its latest complete checkpoint, or the
   initial policy when it has none yet;
-- a checkpoint directory (`checkpoints/step-NNNNNN`, holds `trainer_state.pt`): that
+- a checkpoint directory (`checkpoints/step-NNNNNN`, holds `trainer_state.json`): that
   checkpoint, loaded with its run's model config (LoRA adapters, tiny models);
 - a training config (`.yaml`): the policy that run would start from (e.g. the quickstart's
   warm start);
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rlaif_tui.config.train import ModelConfig, TrainConfig
-from rlaif_tui.models.checkpoint import STATE_FILE, latest_checkpoint
+from rlaif_tui.models.checkpoint import is_complete, latest_checkpoint
 
 
 @dataclass
@@ -38,7 +38,7 @@ def resolve_model(spec: str, *, device: str | None = None) -> ModelRef:
     """Resolve `spec` (see the module docstring); `device` overrides the config's."""
     path = Path(spec)
     ref: ModelRef
-    if path.is_dir() and (path / STATE_FILE).exists():
+    if is_complete(path):
         run = path.parent.parent
         cfg = _train_config(run / "config.yaml") if (run / "config.yaml").exists() else None
         model = cfg.model if cfg else ModelConfig(source="hf", name=str(path))

@@ -26,7 +26,7 @@ class Exported:
 
 def pick_checkpoint(run: Path, step: int | None) -> Path:
     """The run's checkpoint of `step`, or its latest complete one."""
-    from rlaif_tui.models.checkpoint import STATE_FILE, latest_checkpoint, step_dir
+    from rlaif_tui.models.checkpoint import is_complete, latest_checkpoint, step_dir
 
     if not run.is_dir():
         raise ExportError(f"{run}: no such run directory")
@@ -39,8 +39,8 @@ def pick_checkpoint(run: Path, step: int | None) -> Path:
             raise ExportError(f"{root}: no complete checkpoint yet")
         return latest
     chosen = step_dir(root, step)
-    if not (chosen / STATE_FILE).exists():
-        have = sorted(p.name for p in root.glob("step-*") if (p / STATE_FILE).exists())
+    if not is_complete(chosen):
+        have = sorted(p.name for p in root.glob("step-*") if is_complete(p))
         raise ExportError(f"{chosen}: no such checkpoint; have: {', '.join(have) or 'none'}")
     return chosen
 

@@ -1,10 +1,12 @@
 """Checkpoints: weights in Hugging Face format plus everything needed to resume exactly.
 
 `checkpoints/step-NNNNNN/` holds `save_pretrained` output (the adapter only under LoRA), the
-tokenizer, the value head if any, and `trainer_state.pt` (step, optimizer, scheduler, RNG
-states, data-order/curriculum state, KL controller, live settings). It is written to a
-temporary directory and renamed into place, and `checkpoints/latest` is replaced last, so a
-kill at any moment leaves the previous checkpoint intact and `latest` naming a complete one.
+tokenizer, the value head if any, and the trainer state (step, optimizer, scheduler, RNG
+states, data-order/curriculum state, KL controller, live settings): `trainer_state.json` with
+its tensors in `trainer_state.safetensors` (`models.state_file`; nothing is unpickled). It is
+written to a temporary directory and renamed into place, and `checkpoints/latest` is replaced
+last, so a kill at any moment leaves the previous checkpoint intact and `latest` naming a
+complete one.
 """
 
 from __future__ import annotations
@@ -18,7 +20,15 @@ from typing import Any
 import numpy as np
 import torch
 
-STATE_FILE = "trainer_state.pt"
+from rlaif_tui.models.state_file import JSON_FILE, has_state, load_state, save_state
+
+STATE_FILE = JSON_FILE
+"""Written last in a checkpoint (older checkpoints: `trainer_state.pt`; `is_complete`)."""
+
+
+def is_complete(path: Path) -> bool:
+    """True when `path` is a complete checkpoint directory (either state format)."""
+    return path.is_dir() and has_state(path)
 
 
 def rng_state() -> dict[str, Any]:
@@ -52,7 +62,7 @@ def write_checkpoint(
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     save_weights(tmp)
-    torch.save(state, tmp / STATE_FILE)
+    save_state(state, tmp)
     _fsync_dir(tmp)
     if final.exists():
         shutil.rmtree(final)
@@ -78,7 +88,7 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _prune(root: Path, keep: int) -> None:
-    done = sorted(p for p in root.glob("step-*") if (p / STATE_FILE).exists())
+    done = sorted(p for p in root.glob("step-*") if is_complete(p))
     for old in done[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
     for tmp in root.glob(".tmp-*"):
@@ -91,9 +101,9 @@ def latest_checkpoint(root: Path) -> Path | None:
     if not pointer.exists():
         return None
     path = root / pointer.read_text().strip()
-    return path if (path / STATE_FILE).exists() else None
+    return path if is_complete(path) else None
 
 
 def read_state(path: Path) -> dict[str, Any]:
-    state: dict[str, Any] = torch.load(path / STATE_FILE, weights_only=False)
-    return state
+    """The trainer state of checkpoint `path`; never unpickles (`models.state_file`)."""
+    return load_state(path)

@@ -20,6 +20,7 @@ from rlaif_tui.feedback.reward_model import split_pairs
 from rlaif_tui.models import checkpoint as ckpt
 from rlaif_tui.models.policy import load_policy, save_policy
 from rlaif_tui.train.dpo import DPOReport, fit_offline
+from rlaif_tui.train.reporters import check_installed, report_to
 from rlaif_tui.train.run_dir import RunDir
 from rlaif_tui.train.update import lr_lambda
 
@@ -31,7 +32,8 @@ def run_offline_dpo(
         raise ValueError("offline DPO needs dpo.pairs (a preference JSONL)")
     pairs = load_pairs(cfg.dpo.pairs)
     train, heldout = split_pairs(pairs, cfg.dpo.heldout_fraction, cfg.run.seed)
-    run = RunDir(run_dir, tensorboard=cfg.run.tensorboard)
+    run = RunDir(run_dir, report_to=report_to(cfg))
+    check_installed(run.report_to)
     run.create(cfg)
     policy = load_policy(cfg.model, load_problems(cfg.data.problems), need_reference=True)
     o = cfg.optim

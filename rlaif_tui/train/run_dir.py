@@ -1,5 +1,5 @@
-"""The run directory (docs/architecture.md): config snapshot, metrics, samples, TensorBoard,
-checkpoints, settings journal."""
+"""The run directory (docs/architecture.md): config snapshot, metrics, samples, checkpoints,
+settings journal; and the reporters (TensorBoard, ...: `train.reporters`) fed the same metrics."""
 
 from __future__ import annotations
 
@@ -15,22 +15,35 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from rlaif_tui.train.reporters import HparamValue, Reporter, hparams_of, make_reporters
+
 
 class RunDir:
-    def __init__(self, path: Path, *, tensorboard: bool = True) -> None:
+    def __init__(self, path: Path, *, report_to: Iterable[str] = ("tensorboard",)) -> None:
         self.path = path
         self.checkpoints = path / "checkpoints"
         self.metrics_path = path / "metrics.jsonl"
         self.samples_path = path / "samples.jsonl"
         self.settings_path = path / "settings.jsonl"
         self.config_path = path / "config.yaml"
-        self._tb_enabled = tensorboard
-        self._tb: Any = None
+        self.report_to = list(report_to)
+        """Reporter names (`logging.report_to`); opened at the first logged step."""
+        self._reporters: list[Reporter] | None = None
+        self._hparams: dict[str, HparamValue] = {}
 
     def create(self, config: BaseModel) -> None:
         self.checkpoints.mkdir(parents=True, exist_ok=True)
         data = config.model_dump(mode="json")
         self.config_path.write_text(yaml.safe_dump(data, sort_keys=False))
+        self._hparams = hparams_of(config)
+
+    def _open_reporters(self, first_step: int) -> list[Reporter]:
+        """The reporters, started at the first step this process logs (the resumed step)."""
+        if self._reporters is None:
+            self._reporters = make_reporters(self.report_to, self.path, self.path.name)
+            for reporter in self._reporters:
+                reporter.start(first_step, self._hparams)
+        return self._reporters
 
     def _append(self, path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
         """Append whole lines or nothing: on a failed write (a full disk) the file is cut
@@ -48,17 +61,18 @@ class RunDir:
 
     def log_metrics(self, step: int, metrics: Mapping[str, float]) -> None:
         self._append(self.metrics_path, [{"step": step, "time": time.time(), **metrics}])
-        if self._tb_enabled:
-            if self._tb is None:
-                from torch.utils.tensorboard import SummaryWriter
-
-                self._tb = SummaryWriter(str(self.path / "tb"))
-            for key, value in metrics.items():
-                self._tb.add_scalar(key, value, step)
-            self._tb.flush()
+        for reporter in self._open_reporters(step):
+            reporter.scalars(step, metrics)
 
     def log_samples(self, samples: Iterable[Mapping[str, Any]]) -> None:
-        self._append(self.samples_path, samples)
+        rows = list(samples)
+        self._append(self.samples_path, rows)
+        by_step: dict[int, list[Mapping[str, Any]]] = {}
+        for row in rows:
+            by_step.setdefault(int(row.get("step", 0)), []).append(row)
+        for step, some in by_step.items():
+            for reporter in self._open_reporters(step):
+                reporter.samples(step, some)
 
     def log_settings(self, step: int, settings: Mapping[str, Any]) -> None:
         self._append(
@@ -78,9 +92,9 @@ class RunDir:
             path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
 
     def close(self) -> None:
-        if self._tb is not None:
-            self._tb.close()
-            self._tb = None
+        for reporter in self._reporters or []:
+            reporter.close()
+        self._reporters = None
 
 
 def _step_of(line: str) -> int:

@@ -32,7 +32,7 @@ from rlaif_tui.models.policy import Policy, load_policy, save_policy
 from rlaif_tui.scoring.sources import RewardSource
 from rlaif_tui.scoring.sources.build import build_sources
 from rlaif_tui.scoring.stage import ScoringStage
-from rlaif_tui.train import dpo_online
+from rlaif_tui.train import dpo_online, reporters
 from rlaif_tui.train.collect import collect
 from rlaif_tui.train.control import attach_control, step_control
 from rlaif_tui.train.curriculum import ProblemSampler, training_problems
@@ -119,7 +119,9 @@ class Trainer:
         """
         ctx = current()
         check_config(cfg, ctx)
-        run = RunDir(Path(run_dir), tensorboard=cfg.run.tensorboard)
+        run = RunDir(Path(run_dir), report_to=reporters.report_to(cfg))
+        if ctx.is_main:  # a missing tracker fails now, not after the warm start
+            reporters.check_installed(run.report_to)
         latest = ckpt.latest_checkpoint(run.checkpoints) if resume else None
         if resume and not run.path.exists():
             raise FileNotFoundError(f"--resume {run.path}: no such run directory")
