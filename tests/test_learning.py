@@ -18,6 +18,7 @@ import pytest
 import torch
 from train_helpers import tiny_config
 
+from rlaif_tui.train import collect
 from rlaif_tui.train.trainer import Trainer
 
 PROMPT = "def pick():\n    return "
@@ -47,7 +48,7 @@ def arm_probability(trainer: Trainer, completion: str) -> float:
     """P(completion + eos | prompt) under the policy at the sampling temperature."""
     policy = trainer.policy
     tok = policy.tokenizer
-    _, prompt_ids = trainer._prompt_ids(trainer.problems[0])
+    _, prompt_ids = collect.prompt_ids(trainer, trainer.problems[0])
     answer = [*tok(completion, add_special_tokens=False).input_ids, tok.eos_token_id]
     ids = torch.tensor([[*prompt_ids, *answer]], device=policy.device)
     with torch.no_grad():

@@ -4,6 +4,7 @@ jobs, limits and the isolation floor."""
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 
@@ -146,3 +147,15 @@ def test_closed_executor_refuses_work() -> None:
     ex.close()
     with pytest.raises(_reward.ExecutorClosedError):
         ex.run([sleeper(0, 0.0)])
+
+
+def test_a_private_umask_in_the_caller_does_not_lock_the_lanes_out() -> None:
+    """The daemon runs under umask 077 (a private run dir); the sandbox's own directories must
+    still be traversable by the lanes' unprivileged uids, so a correct program passes."""
+    old = os.umask(0o077)
+    try:
+        with Executor(workers=1) as ex:
+            [outcome] = ex.run([sleeper(0, 0.0)])
+    finally:
+        os.umask(old)
+    assert outcome.status == "passed", outcome.message

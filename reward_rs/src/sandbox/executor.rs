@@ -139,6 +139,7 @@ impl Executor {
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(&root)
             .map_err(|e| Error::io(format!("create {}", root.display()), e))?;
+        world_traversable(&root)?;
         let (tx, rx) = unbounded::<Task>();
         let (ready_tx, ready_rx) = bounded::<Result<LaneInfo>>(cfg.workers);
         let mut threads = Vec::new();
@@ -146,6 +147,7 @@ impl Executor {
             let scratch = root.join(format!("lane-{i}"));
             std::fs::create_dir_all(&scratch)
                 .map_err(|e| Error::io(format!("create {}", scratch.display()), e))?;
+            world_traversable(&scratch)?;
             let spec = LaneSpec {
                 index: i,
                 python: cfg.python.clone(),
@@ -323,6 +325,14 @@ impl Drop for Executor {
     fn drop(&mut self) {
         self.close();
     }
+}
+
+/// 0755 on a directory the lane's unprivileged uids must traverse, whatever umask the caller
+/// runs under (the daemon's is 077, which would leave it 0700 and the children locked out).
+fn world_traversable(dir: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| Error::io(format!("chmod {}", dir.display()), e))
 }
 
 #[cfg(test)]

@@ -69,6 +69,10 @@ impl Procs {
                     // Whatever else the trainer left inheritable stays behind.
                     libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32);
                     libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+                    // The sandbox's own files (scratch, the stdlib view) have the modes it sets
+                    // up for the lane's uids, whatever umask the trainer runs under (the
+                    // daemon's is 077).
+                    libc::umask(0o022);
                     Ok(())
                 });
             }
