@@ -108,7 +108,7 @@ async def test_the_matched_control_is_drawn_dimmed_beside_the_pass_rate(tmp_path
             assert isinstance(screen, DashboardScreen)
             chart = screen.query_one("#chart-pass-rate", Chart)
             title = str(chart.border_title)
-            assert "━[/] control (lr 0)" in title
+            assert "[$text-muted]━[/$text-muted] control (lr 0)" in title  # dimmed legend
             assert title.index("pass/rate") < title.index("control (lr 0)")
             chart.render()
             # painted under the run's line (it may hide behind it where the two agree), dimmed
