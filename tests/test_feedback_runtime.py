@@ -5,12 +5,13 @@ from __future__ import annotations
 from train_helpers import PROBLEMS
 
 from rlaif_tui.api.models import RatingIn
+from rlaif_tui.api.samples import Sample
 from rlaif_tui.config.feedback import HumanConfig, TripwireConfig
 from rlaif_tui.data import load_problems
 from rlaif_tui.feedback.human import HumanFeedback
 from rlaif_tui.feedback.penalties import PenaltyRules
 from rlaif_tui.scoring.pending import Scored
-from rlaif_tui.scoring.records import Sample, sample_records
+from rlaif_tui.scoring.records import sample_records
 from rlaif_tui.scoring.stage import ScoringStage
 
 PROBLEM = load_problems(PROBLEMS)[0]
@@ -32,9 +33,10 @@ def records_of(
     step: int, completions: list[str], programs: list[str], scored: Scored
 ) -> list[Sample]:
     n = len(completions)
-    return sample_records(
+    built = sample_records(
         step, [PROBLEM], n, [PROBLEM.prompt], completions, programs, scored, [0.0] * n, ["stop"] * n
     )
+    return [r.wire() for r in built]
 
 
 def finalize(

@@ -12,8 +12,53 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, ValuesView
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
+
+class SampleRecord(BaseModel):
+    """One completion as the run reports it (docs/architecture.md "Sample record"): the one
+    place the record's shape is defined. The scoring layer builds it (`scoring.records`);
+    `samples.jsonl`, websocket `sample` frames and `GET /api/samples` carry `wire()`."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    id: str
+    """`sNNNNNN-gGG-II`: step, group in the step's batch, completion in the group."""
+    step: int
+    group_id: str
+    """`sNNNNNN-gGG`: the completions of one prompt."""
+    problem_id: str
+    prompt: str
+    completion: str
+    program: str
+    """The program the sandbox ran (the completion's code, with the prompt's prefix)."""
+    reward: float
+    """The mixed reward (live weights, penalties applied)."""
+    rewards: dict[str, float | None]
+    """What each reward source said; None where it had no verdict."""
+    advantage: float
+    """0.0 in the provisional record published before the update."""
+    outcome: dict[str, Any] | None
+    """The sandbox's outcome (`reward.Outcome.to_dict()` keys), None without execution."""
+    flags: list[str]
+    """Tripwire and sandbox flags, `truncated` when generation hit the length limit."""
+
+    def wire(self) -> Sample:
+        """The JSON form (the keys above, nothing else)."""
+        return self.model_dump(mode="json")
+
+
 Sample = dict[str, Any]
-"""A sample record (docs/architecture.md): id, step, group_id, problem_id, prompt, ..."""
+"""A sample record on the wire: `SampleRecord.wire()` (in samples.jsonl, websocket frames, the
+API). The daemon and the TUI hold and index this form; `SampleRecord.model_validate` checks one
+that came from outside."""
+
+
+def checked(record: Sample) -> Sample:
+    """`record` as it is, once `SampleRecord` accepts it (a record read from a file or the wire;
+    one that does not fit raises `pydantic.ValidationError` naming the field)."""
+    SampleRecord.model_validate(record)
+    return record
 
 
 def group_of(record: Sample) -> str:

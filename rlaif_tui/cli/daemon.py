@@ -118,9 +118,11 @@ def daemon_command(
     if resume is not None and not resume.is_dir():
         typer.echo(f"error: --resume {resume}: no such run directory", err=True)
         raise typer.Exit(2)
+    from rlaif_tui.cli.errors import require
     from rlaif_tui.cli.quiet import quiet_transformers
     from rlaif_tui.daemon.main import DEFAULT_PORT, Options, serve
-    from rlaif_tui.train import trainer  # noqa: F401  # the train extra, checked before serving
+
+    require("torch", "transformers", "peft")  # the train extra, checked before serving
     from rlaif_tui.train.run_dir import RunDirBusy
 
     quiet_transformers()

@@ -67,6 +67,17 @@ def install_hint(module: str) -> str | None:
     return None if extra is None else f"install 'rlaif-tui[{extra}]'"
 
 
+def require(*modules: str) -> None:
+    """Raise `ModuleNotFoundError` (which `run` turns into the install hint) for the first of
+    `modules` that is not installed, without importing any of them: a daemon checks its extra
+    before it serves, and still reports its slow imports as start-up progress afterwards."""
+    from importlib.util import find_spec
+
+    for name in modules:
+        if find_spec(name) is None:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+
 def fail(message: str) -> NoReturn:
     """Print `error: message` as one line on stderr and exit 2. Plain text, no markup: a `[x]`
     in a path or hint is printed as it is."""

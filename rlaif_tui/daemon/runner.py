@@ -4,7 +4,7 @@ The training thread owns the `Trainer`: it builds it, runs `step()`, and between
 what the API asked for (settings, checkpoints) and hands over the ratings that came in. The
 event loop never calls the trainer; it reads the small state this object publishes and gets
 results back through futures. What the trainer reports (metrics, samples, logs, phases) goes
-to the loop with `call_soon_threadsafe`, where `RunView` keeps it and the hub fans it out.
+to the loop with `call_soon_threadsafe`, where this object keeps it and the hub fans it out.
 
 Ratings normally reach the trainer between steps. While a step holds its scored batch open
 for ratings (`reward.human.hold_s`), they are handed over at once, under a lock the training
@@ -34,11 +34,15 @@ from rlaif_tui.api.models import (
     SettingsPatch,
     Status,
 )
-from rlaif_tui.api.samples import SampleIndex
+from rlaif_tui.api.samples import Sample, SampleIndex
 from rlaif_tui.config.train import TrainConfig
-from rlaif_tui.daemon.disk import disk_error, writable
+from rlaif_tui.daemon.disk import disk_error
+from rlaif_tui.daemon.disk_pause import recover_step, wait_for_disk
 from rlaif_tui.daemon.errors import ApiFailure
 from rlaif_tui.daemon.hub import EventHub
+from rlaif_tui.daemon.samples import read_samples
+from rlaif_tui.daemon.settings_view import patched, settings_of, trainer_settings
+from rlaif_tui.daemon.startup import StartupProgress
 from rlaif_tui.daemon.store import StorageFull
 
 if TYPE_CHECKING:
@@ -51,14 +55,7 @@ SNAPSHOT_SAMPLES = 200
 SNAPSHOT_RATINGS = 500
 RATING_STATUS_S = 0.25
 """Delay of the status frame that carries a new rating count (ratings in between share it)."""
-PROBE_EVERY_S = 2.0
-"""How often a run paused on a disk error tries a probe write."""
 SNAPSHOT_SETTINGS = 200
-
-PROGRESS_PUBLISH_S = 0.5
-"""Start-up progress goes out as a status event at most this often (and on each new phase)."""
-PROGRESS_LOG_S = 10.0
-"""... and into the daemon's log (what `rlaif daemon` prints) at most this often."""
 
 TrainerFactory = Callable[["Hooks"], "Trainer"]
 """Builds the trainer given its `Hooks` (on the training thread)."""
@@ -77,15 +74,6 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
             except ValueError:
                 continue  # a torn last line from a kill
     return rows
-
-
-def settings_of(cfg: TrainConfig) -> Settings:
-    return Settings(
-        kl_coef=cfg.kl.coef,
-        kl_target=cfg.kl.target if cfg.kl.adaptive else None,
-        reward_weights=dict(cfg.reward.weights),
-        temperature=cfg.rollout.temperature,
-    )
 
 
 class Runner:
@@ -128,9 +116,7 @@ class Runner:
         self.settings = settings_of(cfg)
         self._step_s: deque[float] = deque(maxlen=10)
         self._status_soon: asyncio.TimerHandle | None = None
-        self.progress: Progress | None = None
-        self._progress_since: tuple[float, int] = (0.0, 0)
-        self._progress_sent = self._progress_logged = 0.0
+        self.startup = StartupProgress()
         # shared, under the condition's lock
         self._cond = threading.Condition()
         self.paused = paused
@@ -242,10 +228,7 @@ class Runner:
         applied = await self._submit(lambda t: t.apply_settings(patch), wait_s)
         if applied:
             return self.settings, True
-        merged = self.settings.model_dump()
-        for key, value in values.items():
-            merged[key] = {**merged[key], **value} if key == "reward_weights" else value
-        return Settings.model_validate(merged), False
+        return patched(self.settings, patch), False
 
     def deliver(self, rating: Rating) -> None:
         """Hand a stored rating to the trainer: now during a rating hold, else between steps."""
@@ -322,22 +305,16 @@ class Runner:
 
     def _on_progress(self, what: str, done: int | None, total: int | None) -> None:
         """Start-up progress (training thread): status events, throttled, and log lines."""
-        now = time.monotonic()
-        new = self.progress is None or self.progress.what != what
-        if new:
-            self._progress_since = (now, done or 0)
-        eta = None
-        since, first = self._progress_since
-        if done is not None and total and done > first and now > since:
-            eta = (now - since) / (done - first) * (total - done)
-        self.progress = Progress(what=what, done=done, total=total, eta_s=eta)
-        last = done is not None and done == total
-        if new or last or now - self._progress_sent >= PROGRESS_PUBLISH_S:
-            self._progress_sent = now
+        publish, note = self.startup.update(what, done, total)
+        if publish:
             self._to_loop(self.publish_status)
-        if new or last or now - self._progress_logged >= PROGRESS_LOG_S:
-            self._progress_logged = now
+        if note and self.progress is not None:
             log.info("starting: %s", self.progress.line())
+
+    @property
+    def progress(self) -> Progress | None:
+        """What the run is doing while it starts (the last `on_progress` report)."""
+        return self.startup.progress
 
     def _on_metrics(self, step: int, metrics: dict[str, float]) -> None:
         point = {"step": step, "time": time.time(), **metrics}
@@ -347,13 +324,13 @@ class Runner:
         self.metrics.append(point)
         self.hub.publish("metrics", point)
 
-    def _on_samples(self, records: list[dict[str, Any]]) -> None:
+    def _on_samples(self, records: list[Sample]) -> None:
         if self.phase == "scoring":  # a provisional batch: the trainer now holds for ratings
             with self._feedback_lock:
                 self._holding = True
         self._to_loop(self._samples_arrived, [dict(r) for r in records])
 
-    def _samples_arrived(self, records: list[dict[str, Any]]) -> None:
+    def _samples_arrived(self, records: list[Sample]) -> None:
         self.samples.add(records)
         for rec in records:
             self.hub.publish("sample", rec)
@@ -396,9 +373,9 @@ class Runner:
         self.device = state.device
         self.step = trainer.step_count
         self._note_checkpoint(trainer)
-        self.settings = self._settings_of(trainer)
+        self.settings = trainer_settings(trainer)
         metrics = read_jsonl(trainer.run.metrics_path)
-        samples = read_jsonl(trainer.run.samples_path)[-self.samples.keep :]
+        samples = read_samples(trainer.run.samples_path, self.samples.keep)
         missing = [r for r in self.stored_ratings() if r.id not in trainer.ratings]
         if missing:  # stored after the checkpoint the trainer resumed from
             trainer.add_ratings(missing)
@@ -430,59 +407,15 @@ class Runner:
                 reason = disk_error(exc)
                 if reason is None:
                     raise
-                self._wait_for_disk(reason)
+                wait_for_disk(self, reason)
                 if trainer.step_count > before:  # the update happened, some writes did not
-                    self._recover_step(trainer)
+                    recover_step(self, trainer)
                 continue
             self._step_s.append(time.perf_counter() - t0)
             self.step = result.step
             self._note_checkpoint(trainer)
-            self.settings = self._settings_of(trainer)
+            self.settings = trainer_settings(trainer)
             self._to_loop(self.publish_status)
-
-    def _wait_for_disk(self, reason: str) -> None:
-        """Pause (phase `paused_io_error`) until a probe write succeeds, `resume` is
-        requested or the run is stopped."""
-        self.io_error = reason
-        message = (
-            f"training paused: the run directory's disk failed ({reason}); it resumes by "
-            "itself once writes succeed again (or POST /api/control/resume)"
-        )
-        log.error(message)
-        self._to_loop(self.hub.publish, "error", {"level": "error", "message": message})
-        self.phase = "paused_io_error"
-        self._to_loop(self.publish_status)
-        while True:
-            with self._cond:
-                if not (self._retry_now or self.stop_requested):
-                    self._cond.wait(PROBE_EVERY_S)
-                retry, self._retry_now = self._retry_now, False
-                if self.stop_requested:
-                    break
-            if retry or writable(self.run_dir):
-                break
-        self.io_error = None
-        self.phase = "idle"
-        log.info("the disk takes writes again: training goes on")
-        self._to_loop(self.hub.publish, "log", {"level": "info", "message": "training resumed"})
-        self._to_loop(self.publish_status)
-
-    def _recover_step(self, trainer: Trainer) -> None:
-        """After a step whose update happened but whose writes failed: checkpoint it, so the
-        run resumes from here; its metrics and samples lines may be missing."""
-        self.step = trainer.step_count
-        log.warning("step %d: metrics/samples may be missing (disk error)", self.step)
-        while not self.stop_requested:
-            try:
-                trainer.save_checkpoint()
-            except Exception as exc:
-                reason = disk_error(exc)
-                if reason is None:
-                    raise
-                self._wait_for_disk(reason)
-                continue
-            self._note_checkpoint(trainer)
-            return
 
     def _between_steps(self, trainer: Trainer) -> None:
         with self._cond:
@@ -502,7 +435,7 @@ class Runner:
                     raise
                 future.set_exception(StorageFull(f"not done: the disk failed ({reason})"))
                 continue
-            self.settings = self._settings_of(trainer)
+            self.settings = trainer_settings(trainer)
             self._note_checkpoint(trainer)
             future.set_result(None)
         if commands:
@@ -540,18 +473,6 @@ class Runner:
         if latest is not None:
             self.last_checkpoint = latest.name
             self._checkpointed_step = int(latest.name.rsplit("-", 1)[1])
-
-    @staticmethod
-    def _settings_of(trainer: Trainer) -> Settings:
-        from rlaif_tui.algos.kl import AdaptiveKLController
-
-        ctl = trainer.kl_ctl
-        return Settings(
-            kl_coef=float(ctl.coef),
-            kl_target=float(ctl.target) if isinstance(ctl, AdaptiveKLController) else None,
-            reward_weights=dict(trainer.weights),
-            temperature=float(trainer.temperature),
-        )
 
     def join(self, timeout_s: float | None = None) -> None:
         self.thread.join(timeout_s)

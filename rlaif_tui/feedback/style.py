@@ -10,13 +10,12 @@ linearly to 0 at twice that. Nothing is executed.
 
 from __future__ import annotations
 
-import ast
-import warnings
 from dataclasses import dataclass, field
 
 from pyflakes import checker, messages
 
 from rlaif_tui.config.feedback import StyleConfig
+from rlaif_tui.models.program import parse_quietly
 
 
 @dataclass
@@ -29,11 +28,8 @@ class StyleReport:
 
 def lint(code: str, ignore: list[str] | None = None) -> list[str] | None:
     """pyflakes findings as `line: message`, or None if the code does not parse."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(code)
-    except (SyntaxError, ValueError):
+    tree = parse_quietly(code)
+    if tree is None:
         return None
     skip = set(ignore or [])
     out = []

@@ -17,7 +17,6 @@ from __future__ import annotations
 import ast
 import asyncio
 import re
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +26,7 @@ from rlaif_tui.data import AssertsTests, Problem
 from rlaif_tui.feedback.judge.client import JudgeClient
 from rlaif_tui.feedback.judge.reply import JudgeError
 from rlaif_tui.feedback.pairs import Pair
+from rlaif_tui.models.program import parse_quietly
 
 TEACHER_SYSTEM = (
     "You are an expert Python programmer writing a correct, clear solution for a student to "
@@ -64,11 +64,8 @@ def completion_after_prompt(problem: Problem, code: str) -> str | None:
     """
     if code.startswith(problem.prompt):
         return code[len(problem.prompt) :]
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(code)
-    except (SyntaxError, ValueError):
+    tree = parse_quietly(code)
+    if tree is None:
         return None
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name == problem.entry_point:

@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import ast
 import re
-import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rlaif_tui.data import AssertsTests, CheckTests, IoTests, Problem
+from rlaif_tui.models.program import parse_quietly
 
 TRIPWIRES = (
     "exit_call",
@@ -125,15 +125,6 @@ _PROTECTED = frozenset(
 harness's names)."""
 
 
-def _parse(code: str) -> ast.Module | None:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return ast.parse(code)
-    except (SyntaxError, ValueError):
-        return None
-
-
 def _dotted(node: ast.AST) -> tuple[str, ...]:
     parts: list[str] = []
     while isinstance(node, ast.Attribute):
@@ -156,7 +147,7 @@ def _const_return(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
 
 def scan_code(code: str) -> set[str]:
     """Static tripwires of a program (empty if it does not parse)."""
-    tree = _parse(code)
+    tree = parse_quietly(code)
     if tree is None:
         return set()
     flags: set[str] = set()
@@ -254,7 +245,7 @@ def expected_values(problem: Problem) -> list[Any]:
     if isinstance(tests, IoTests):
         return [case.stdout.strip() for case in tests.cases]
     source = "\n".join(tests.asserts) if isinstance(tests, AssertsTests) else tests.check
-    tree = _parse(source)
+    tree = parse_quietly(source)
     if tree is None:
         return []
     out: list[Any] = []
@@ -321,10 +312,10 @@ def hardcoded_outputs(code: str, problem: Problem) -> bool:
     """The code holds the public tests' distinctive expected outputs, or its entry point ignores
     its arguments and returns a constant that a test expects."""
     expected = expected_values(problem)
-    tree = _parse(code)
+    tree = parse_quietly(code)
     if not expected or tree is None:
         return False
-    reference = _parse(problem.prompt)
+    reference = parse_quietly(problem.prompt)
     in_prompt = _constants(reference) if reference is not None else []
     stated = _prompt_words(problem.prompt)
     in_prompt += stated

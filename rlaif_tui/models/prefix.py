@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 from transformers import DynamicCache
-from transformers.cache_utils import DynamicLayer
 
 from rlaif_tui.models import shared_attention
 
@@ -87,9 +86,10 @@ def expand_cache(prefix: Prefix, group_size: int) -> DynamicCache:
     )
 
 
-class _PreallocatedLayer(DynamicLayer):
-    """A cache layer over a buffer sized for the whole generation: each decode step writes one
-    column instead of concatenating (and copying) the whole cache as DynamicLayer does."""
+class _PreallocatedLayer(shared_attention.BufferedLayer):
+    """The prompts' KV repeated for their groups, in a buffer sized for the whole generation."""
+
+    what = "preallocated KV cache"
 
     def __init__(self, keys: Tensor, values: Tensor, group_size: int, reserve: int) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
@@ -108,16 +108,7 @@ class _PreallocatedLayer(DynamicLayer):
     def update(
         self, key_states: Tensor, value_states: Tensor, *args: object, **kwargs: object
     ) -> tuple[Tensor, Tensor]:
-        new = key_states.shape[-2]
-        end = self.length + new
-        if end > self.buf_k.shape[-2]:
-            raise RuntimeError("preallocated KV cache overflow: generation ran past its reserve")
-        self.buf_k[:, :, self.length : end] = key_states
-        self.buf_v[:, :, self.length : end] = value_states
-        self.length = end
-        self.keys = self.buf_k[:, :, :end]
-        self.values = self.buf_v[:, :, :end]
-        return self.keys, self.values
+        return self.append(key_states, value_states)
 
 
 def generation_cache(prefix: Prefix, group_size: int, reserve: int) -> DynamicCache:

@@ -6,7 +6,9 @@ reward alone (test leakage would reward memorising the tests).
 
 from __future__ import annotations
 
+import ast
 import re
+import warnings
 from typing import Any
 
 from rlaif_tui.data import AssertsTests, Problem
@@ -16,6 +18,17 @@ CHAT_INSTRUCTION = (
     "Complete the following Python function. Answer with the whole function in one "
     "```python code block.\n\n"
 )
+
+
+def parse_quietly(code: str) -> ast.Module | None:
+    """The syntax tree of generated code, or None if it does not parse (a NUL byte included);
+    its warnings (e.g. SyntaxWarning for an odd escape) are not shown."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(code)
+    except (SyntaxError, ValueError):
+        return None
 
 
 def public_examples(problem: Problem) -> str:

@@ -101,8 +101,33 @@ AttentionInterface.register(NAME, shared_prefix_attention)
 AttentionMaskInterface.register(NAME, _no_mask)
 
 
-class _SuffixLayer(DynamicLayer):
+class BufferedLayer(DynamicLayer):  # type: ignore[no-untyped-call]
+    """A cache layer over buffers sized for the whole generation (`buf_k`, `buf_v`: rows,
+    heads, capacity, dim): each decode step writes its columns instead of concatenating (and
+    copying) the whole cache as DynamicLayer does."""
+
+    buf_k: Tensor
+    buf_v: Tensor
+    length: int
+    what = "KV cache"
+    """Named in the overflow error."""
+
+    def append(self, key_states: Tensor, value_states: Tensor) -> tuple[Tensor, Tensor]:
+        end = self.length + key_states.shape[-2]
+        if end > self.buf_k.shape[-2]:
+            raise RuntimeError(f"{self.what} overflow: generation ran past its reserve")
+        self.buf_k[:, :, self.length : end] = key_states
+        self.buf_v[:, :, self.length : end] = value_states
+        self.length = end
+        self.keys = self.buf_k[:, :, :end]
+        self.values = self.buf_v[:, :, :end]
+        return self.keys, self.values
+
+
+class _SuffixLayer(BufferedLayer):
     """Cache layer holding only the generated suffix, in a buffer sized for the generation."""
+
+    what = "suffix KV cache"
 
     def __init__(self, rows: int, like: Tensor, reserve: int, prefix_len: int) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
@@ -127,15 +152,7 @@ class _SuffixLayer(DynamicLayer):
             self.length = key_states.shape[-2]
             self.keys, self.values = key_states, value_states
             return key_states, value_states
-        end = self.length + key_states.shape[-2]
-        if end > self.buf_k.shape[-2]:
-            raise RuntimeError("suffix KV cache overflow: generation ran past its reserve")
-        self.buf_k[:, :, self.length : end] = key_states
-        self.buf_v[:, :, self.length : end] = value_states
-        self.length = end
-        self.keys = self.buf_k[:, :, :end]
-        self.values = self.buf_v[:, :, :end]
-        return self.keys, self.values
+        return self.append(key_states, value_states)
 
     def get_seq_length(self) -> int:
         return self.prefix_len + self.length

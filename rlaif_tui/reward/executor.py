@@ -3,24 +3,21 @@ lane; see reward_rs/src/sandbox/mod.rs for what is and is not guarded against)."
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import rlaif_tui
 from rlaif_tui import _reward
+from rlaif_tui.reward.background import BackgroundRuns, JobLike
 from rlaif_tui.reward.job import Job, JobError
 from rlaif_tui.reward.outcome import Outcome
 
-JobLike = Job | Mapping[str, Any]
 
-
-class Executor:
+class Executor(BackgroundRuns):
     """Start sandbox lanes once, then run batches of jobs; outcomes come back in input order.
 
     With `cache` (a `_reward.RewardCache`, e.g. loaded from a run dir's `reward_cache.bin`),
@@ -108,26 +105,8 @@ class Executor:
         results = self.core.run(texts) if texts else []
         return [s if isinstance(s, Outcome) else Outcome.from_json(results[s]) for s in slots]
 
-    def submit(self, jobs: Iterable[JobLike]) -> Future[list[Outcome]]:
-        """Run a batch in the background (e.g. while the next batch is being generated)."""
-        return self._pool.submit(self.run, list(jobs))
-
-    async def run_async(self, jobs: Iterable[JobLike]) -> list[Outcome]:
-        return await asyncio.wrap_future(self.submit(jobs))
-
     def close(self) -> None:
         self._pool.shutdown(wait=True)
         if self._core is not None:
             self._core.close()
             self._core = None
-
-    def __enter__(self) -> Executor:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -15,19 +15,16 @@ samples) instead of stopping the run.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
 from collections.abc import Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
-from types import TracebackType
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from rlaif_tui.reward.background import BackgroundRuns, JobLike
 from rlaif_tui.reward.job import Job, JobError
 from rlaif_tui.reward.outcome import Outcome
-
-JobLike = Job | Mapping[str, Any]
 
 UID_STRIDE = 64
 """Actors on one node get disjoint sandbox uids (`Executor.uid_base`), 64 lanes apart."""
@@ -64,7 +61,7 @@ def _ray() -> Any:
     return ray
 
 
-class RayExecutor:
+class RayExecutor(BackgroundRuns):
     """Same API as `Executor` (`run`, `submit`, `run_async`, `close`, `isolation`), backed by
     `actors` Ray actors each running a local Executor with `workers` lanes."""
 
@@ -156,13 +153,6 @@ class RayExecutor:
                 ]
         return [s if isinstance(s, Outcome) else results[s] for s in slots]
 
-    def submit(self, jobs: Iterable[JobLike]) -> Future[list[Outcome]]:
-        """Run a batch in the background (e.g. while the trainer runs its forwards)."""
-        return self._pool.submit(self.run, list(jobs))
-
-    async def run_async(self, jobs: Iterable[JobLike]) -> list[Outcome]:
-        return await asyncio.wrap_future(self.submit(jobs))
-
     def close(self) -> None:
         """Stop the actors (the cluster itself stays up: it may be shared)."""
         self._pool.shutdown(wait=True)
@@ -174,14 +164,3 @@ class RayExecutor:
             for actor in self._actors:
                 ray.kill(actor)
             self._actors = []
-
-    def __enter__(self) -> RayExecutor:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -14,9 +14,11 @@ from typing import TypeVar
 
 import torch
 
+from rlaif_tui.api.samples import Sample
 from rlaif_tui.data import Problem
 from rlaif_tui.models.rollout import Rollout
 from rlaif_tui.scoring.pending import Scored, batch_metrics
+from rlaif_tui.scoring.records import sample_records
 from rlaif_tui.train.logprobs import Forward
 
 T = TypeVar("T")
@@ -112,3 +114,41 @@ class Batch(Groups):
     first: Forward | None = None
     """The policy forward with gradients, computed while the sandbox ran (single-pass update)."""
     timings: dict[str, float] = field(default_factory=dict)
+
+    def records(
+        self,
+        step: int,
+        groups: Sequence[int],
+        scored: Scored,
+        advantages: Sequence[float] | None = None,
+    ) -> list[Sample]:
+        """The batch's sample records (`scoring.records`; advantage 0 before the update) in
+        their wire form from here on (samples.jsonl, hooks, other ranks). `groups`: each
+        group's position in the step's whole batch (`DistContext.slots`)."""
+        n = self.rollout.n
+        built = sample_records(
+            step,
+            self.problems,
+            self.group_size,
+            self.prompts,
+            self.rollout.texts,
+            self.programs,
+            scored,
+            advantages if advantages is not None else [0.0] * n,
+            self.rollout.finish,
+            groups=groups,
+        )
+        return [r.wire() for r in built]
+
+    def step_metrics(self, step_s: float) -> dict[str, float]:
+        """Timings and throughput of a step that took `step_s` seconds."""
+        n = self.rollout.n
+        tokens = float(self.rollout.mask.sum())
+        return {
+            **self.timings,
+            "time/step_s": step_s,
+            "time/reward_wait_share": self.timings["time/reward_wait_s"] / step_s,
+            "throughput/completions_per_s": n / step_s,
+            "throughput/tokens_per_s": tokens / step_s,
+            "completion/mean_tokens": tokens / n,
+        }

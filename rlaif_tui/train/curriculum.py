@@ -15,7 +15,18 @@ from typing import Any
 
 import numpy as np
 
-from rlaif_tui.config.train import CurriculumConfig
+from rlaif_tui.config.train import CurriculumConfig, TrainConfig
+from rlaif_tui.data import Problem, load_problems
+
+
+def training_problems(cfg: TrainConfig) -> list[Problem]:
+    """The problems of `data.split` (all without one), the first `data.limit` of them."""
+    problems = [p for p in load_problems(cfg.data.problems) if cfg.data.split in (None, p.split)]
+    if cfg.data.limit:
+        problems = problems[: cfg.data.limit]
+    if not problems:
+        raise ValueError(f"{cfg.data.problems}: no problems in split {cfg.data.split!r}")
+    return problems
 
 
 class ProblemSampler:

@@ -9,13 +9,19 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from rlaif_tui.config.feedback import DPOConfig
 from rlaif_tui.feedback.pairs import Pair
+from rlaif_tui.train import advantages as adv_math
+from rlaif_tui.train.batch import Batch
 from rlaif_tui.train.dpo import dpo_step, reference_logps
+from rlaif_tui.train.update import Update
+
+if TYPE_CHECKING:
+    from rlaif_tui.train.trainer import Trainer
 
 
 def group_pairs(
@@ -78,3 +84,27 @@ def centred(rewards: Sequence[float], group_size: int) -> list[float]:
     r = np.asarray(rewards, dtype=np.float64).reshape(-1, group_size)
     out: list[float] = (r - r.mean(axis=1, keepdims=True)).reshape(-1).tolist()
     return out
+
+
+def online_update(t: Trainer, batch: Batch) -> Update:
+    """The trainer's update under `algorithm: dpo`: pairs from this batch's groups plus as many
+    from the feedback pool, one DPO step, and the rewards centred per group as advantages."""
+    k = t.cfg.rollout.group_size
+    rewards = batch.scored.rewards
+    pairs = group_pairs(batch.prompts, batch.rollout.texts, rewards, k, t.cfg.dpo)
+    from_pool = take(t.scoring.pairs, max(1, len(pairs)))
+    metrics = dpo_update(
+        t.policy, t.optimizer, t.cfg.dpo, pairs + from_pool, t.cfg.optim.max_grad_norm
+    )
+    t.scheduler.step()
+    r = np.asarray(rewards, dtype=np.float64)
+    metrics.update(batch.scored.metrics)
+    metrics.update(
+        {
+            "reward/mean": float(r.mean()),
+            "reward/std": float(r.std()),
+            "groups/zero_variance": float(adv_math.zero_variance_groups(r, k).mean()),
+            "dpo/pool_pairs": float(len(from_pool)),
+        }
+    )
+    return Update(metrics, centred(rewards, k))

@@ -56,6 +56,42 @@ def heldout_metrics(
     return metrics
 
 
+class InTrainingEval:
+    """The trainer's held-out pass (`eval.every`, `Trainer.evaluate`): its problems, and a
+    sandbox of its own only when the run has none (no execution source), closed with it."""
+
+    def __init__(self, cfg: TrainConfig, problems: Sequence[Problem] = ()) -> None:
+        self.cfg = cfg
+        self.problems = list(problems)
+        self._executor: Any = None
+
+    @classmethod
+    def from_config(cls, cfg: TrainConfig) -> InTrainingEval:
+        """The `eval.limit` first problems of `data.heldout_split` (none without `eval.every`)."""
+        if not cfg.eval.every:
+            return cls(cfg)
+        problems = heldout_problems(cfg, cfg.eval.limit)
+        if not problems:
+            raise ValueError(
+                f"{cfg.data.problems}: no problems in split {cfg.data.heldout_split!r} to "
+                "evaluate on; set data.heldout_split or eval.every=0"
+            )
+        return cls(cfg, problems)
+
+    def metrics(self, policy: Any, sandbox: Any) -> dict[str, float]:
+        """`heldout_metrics` of `policy`, run in `sandbox` (None: an executor made once)."""
+        if sandbox is None:
+            if self._executor is None:
+                self._executor = make_executor(self.cfg.reward.execution)
+            sandbox = self._executor
+        return heldout_metrics(policy, self.problems, self.cfg, runner_of(sandbox))
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.close()
+            self._executor = None
+
+
 @dataclass
 class PassAt1:
     mean: float

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rlaif_tui.api.models import Rating, RatingIn
+from rlaif_tui.api.samples import Sample
 
 
 @dataclass
@@ -14,7 +15,8 @@ class Hooks:
     """Callbacks the daemon uses to forward events; all optional."""
 
     on_metrics: Callable[[int, dict[str, float]], None] | None = None
-    on_samples: Callable[[list[dict[str, Any]]], None] | None = None
+    on_samples: Callable[[list[Sample]], None] | None = None
+    """Sample records in their wire form (`api.samples.SampleRecord.wire()`)."""
     on_log: Callable[[str, str], None] | None = None
     """(level, message), level one of `info`, `warning`, `error`."""
     on_phase: Callable[[str], None] | None = None
@@ -27,7 +29,8 @@ class Hooks:
 class StepResult:
     step: int
     metrics: dict[str, float]
-    samples: list[dict[str, Any]]
+    samples: list[Sample]
+    """`SampleRecord.wire()` of each completion."""
 
 
 @dataclass

@@ -14,39 +14,32 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from rlaif_tui.algos.kl import AdaptiveKLController, FixedKLController
 from rlaif_tui.api.models import RatingIn, SettingsPatch
 from rlaif_tui.config.train import TrainConfig
-from rlaif_tui.data import Problem, load_problems
+from rlaif_tui.data import Problem
 from rlaif_tui.distributed import DistContext, current
 from rlaif_tui.distributed.ddp import wrap_policy
-from rlaif_tui.distributed.gather import gather_groups, gather_samples, split_cpu_threads
+from rlaif_tui.distributed.gather import gather_samples, split_cpu_threads
 from rlaif_tui.distributed.reduce import reduce_metrics
 from rlaif_tui.distributed.support import check_config
 from rlaif_tui.models import checkpoint as ckpt
 from rlaif_tui.models.context import fit_to_context
 from rlaif_tui.models.param_groups import param_groups
 from rlaif_tui.models.policy import Policy, load_policy, save_policy
-from rlaif_tui.reward.factory import make_executor
-from rlaif_tui.reward.runner import runner_of
-from rlaif_tui.scoring import pending as score_phase
-from rlaif_tui.scoring.records import Sample, sample_records
 from rlaif_tui.scoring.sources import RewardSource
 from rlaif_tui.scoring.sources.build import build_sources
 from rlaif_tui.scoring.stage import ScoringStage
-from rlaif_tui.train import advantages as adv_math
 from rlaif_tui.train import dpo_online
-from rlaif_tui.train.batch import Batch
 from rlaif_tui.train.collect import collect
 from rlaif_tui.train.control import attach_control, step_control
-from rlaif_tui.train.curriculum import ProblemSampler
-from rlaif_tui.train.evaluate import heldout_metrics, heldout_problems
+from rlaif_tui.train.curriculum import ProblemSampler, training_problems
+from rlaif_tui.train.evaluate import InTrainingEval
 from rlaif_tui.train.run_dir import RunDir
 from rlaif_tui.train.state import Hooks, StepResult, TrainerState, stored_rating
-from rlaif_tui.train.update import Update, lr_lambda, rl_update
+from rlaif_tui.train.update import lr_lambda, trainer_update
 
 __all__ = ["Hooks", "StepResult", "Trainer", "TrainerState"]
 """`Hooks`, `StepResult` and `TrainerState` live in `train.state`; importable from here too."""
@@ -97,9 +90,8 @@ class Trainer:
             weight_decay=o.weight_decay,
         )
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda(cfg))
-        self.heldout: list[Problem] = []
-        """Problems of the in-training evaluation (`eval.every`), set by `from_config`."""
-        self._eval_executor: Any = None
+        self.evaluation = InTrainingEval(cfg)
+        """The in-training evaluation (`eval.every`); its problems are set by `from_config`."""
         self.dist: DistContext = current()
         """This process's rank (world size 1 unless started by torchrun / accelerate)."""
         self.twin: Trainer | None = None
@@ -133,12 +125,7 @@ class Trainer:
             raise FileNotFoundError(f"--resume {run.path}: no such run directory")
         if ctx.is_main:  # one writer of the run directory (all ranks read checkpoints)
             run.create(cfg)
-        all_problems = load_problems(cfg.data.problems)
-        problems = [p for p in all_problems if cfg.data.split in (None, p.split)]
-        if cfg.data.limit:
-            problems = problems[: cfg.data.limit]
-        if not problems:
-            raise ValueError(f"{cfg.data.problems}: no problems in split {cfg.data.split!r}")
+        problems = training_problems(cfg)
         need_ref = cfg.kl.coef > 0 or cfg.kl.adaptive or cfg.algorithm == "dpo"
         progress = hooks.on_progress if hooks is not None else None
         if progress is not None:
@@ -171,13 +158,7 @@ class Trainer:
             feedback.attach_teacher(cfg, run_jobs, run.path)
             assert feedback.teacher is not None
             feedback.teacher.register(problems)
-        if cfg.eval.every:
-            trainer.heldout = heldout_problems(cfg, cfg.eval.limit)
-            if not trainer.heldout:
-                raise ValueError(
-                    f"{cfg.data.problems}: no problems in split {cfg.data.heldout_split!r} to "
-                    "evaluate on; set data.heldout_split or eval.every=0"
-                )
+        trainer.evaluation = InTrainingEval.from_config(cfg)
         if latest is not None:
             trainer._restore(ckpt.read_state(latest))
             if ctx.is_main:
@@ -211,6 +192,11 @@ class Trainer:
         return next((s.executor for s in self.sources if s.executor is not None), None)
 
     @property
+    def heldout(self) -> list[Problem]:
+        """Problems of the in-training evaluation (`eval.every`)."""
+        return self.evaluation.problems
+
+    @property
     def done(self) -> bool:
         return self.step_count >= self.cfg.run.steps
 
@@ -220,63 +206,34 @@ class Trainer:
         t0 = time.perf_counter()
         self._sync_live_settings()
         batch = collect(self, step)
-        k = self.cfg.rollout.group_size
         groups = self.dist.slots(len(batch.problems))
-
-        def records(
-            scored: score_phase.Scored, advantages: Sequence[float] | None = None
-        ) -> list[Sample]:
-            """The batch's sample records, built in one place (advantage 0 before the update)."""
-            return sample_records(
-                step,
-                batch.problems,
-                k,
-                batch.prompts,
-                batch.rollout.texts,
-                batch.programs,
-                scored,
-                advantages if advantages is not None else [0.0] * batch.rollout.n,
-                batch.rollout.finish,
-                groups=groups,
-            )
-
         batch.scored = self.scoring.finalize(
             batch.problems,
-            k,
+            batch.group_size,
             batch.programs,
             batch.scored,
             self.weights,
-            records,
+            lambda scored: batch.records(step, groups, scored),
             publish=self.hooks.on_samples,
         )
         self._set_phase("training")
         t_train = time.perf_counter()
         update = (
-            self._update_dpo(batch) if self.cfg.algorithm == "dpo" else self._update(step, batch)
+            dpo_online.online_update(self, batch)
+            if self.cfg.algorithm == "dpo"
+            else trainer_update(self, batch, step)
         )
         metrics, advantages = update.metrics, update.advantages
         batch.timings["time/train_s"] = (
             time.perf_counter() - t_train + batch.timings.pop("_forward_s", 0.0)
         )
         self.step_count = step
-        step_s = time.perf_counter() - t0
-        n = batch.rollout.n
-        tokens = float(batch.rollout.mask.sum())
-        metrics.update(batch.timings)
-        metrics.update(
-            {
-                "time/step_s": step_s,
-                "time/reward_wait_share": batch.timings["time/reward_wait_s"] / step_s,
-                "throughput/completions_per_s": n / step_s,
-                "throughput/tokens_per_s": tokens / step_s,
-                "completion/mean_tokens": tokens / n,
-                "lr": float(self.scheduler.get_last_lr()[0]),
-            }
-        )
-        samples = records(batch.scored, advantages)
+        metrics.update(batch.step_metrics(time.perf_counter() - t0))
+        metrics["lr"] = float(self.scheduler.get_last_lr()[0])
+        samples = batch.records(step, groups, batch.scored, advantages)
         self.scoring.after_step(samples, step)
         metrics.update(self.scoring.metrics())
-        metrics = reduce_metrics(self.dist, metrics, n, update.summed, update.same)
+        metrics = reduce_metrics(self.dist, metrics, batch.rollout.n, update.summed, update.same)
         metrics.update(step_control(self))
         samples = gather_samples(self.dist, samples)
         every = self.cfg.eval.every
@@ -365,17 +322,10 @@ class Trainer:
     def evaluate(self) -> dict[str, float]:
         """Held-out pass@k of the current weights (`eval` config; `eval/...` metric keys)."""
         self._set_phase("evaluating")
-        executor = self.sandbox
-        if executor is None:
-            if self._eval_executor is None:
-                self._eval_executor = make_executor(self.cfg.reward.execution)
-            executor = self._eval_executor
-        return heldout_metrics(self.policy, self.heldout, self.cfg, runner_of(executor))
+        return self.evaluation.metrics(self.policy, self.sandbox)
 
     def close(self) -> None:
-        if self._eval_executor is not None:
-            self._eval_executor.close()
-            self._eval_executor = None
+        self.evaluation.close()
         if self.twin is not None:
             self.twin.close()
         self.scoring.close()
@@ -383,51 +333,6 @@ class Trainer:
             for source in self.sources:
                 source.close()
         self.run.close()
-
-    def _update(self, step: int, batch: Batch) -> Update:
-        k = self.cfg.rollout.group_size
-        rewards = np.asarray(batch.scored.rewards, dtype=np.float64)
-        # The whole batch's groups (every rank's), so each rank's sampler stays identical.
-        all_indices, all_rewards = gather_groups(self.dist, batch.indices, rewards)
-        self.sampler.observe(all_indices, all_rewards.reshape(-1, k).mean(axis=1).tolist())
-        return rl_update(
-            self.cfg,
-            self.policy,
-            self.optimizer,
-            self.scheduler,
-            self.kl_ctl,
-            self.dist,
-            self.temperature,
-            batch,
-            all_rewards,
-            step,
-        )
-
-    def _update_dpo(self, batch: Batch) -> Update:
-        """Online DPO: pairs from this batch's groups plus the feedback pool (dpo_online)."""
-        k = self.cfg.rollout.group_size
-        rewards = batch.scored.rewards
-        pairs = dpo_online.group_pairs(batch.prompts, batch.rollout.texts, rewards, k, self.cfg.dpo)
-        from_pool = dpo_online.take(self.scoring.pairs, max(1, len(pairs)))
-        metrics = dpo_online.dpo_update(
-            self.policy,
-            self.optimizer,
-            self.cfg.dpo,
-            pairs + from_pool,
-            self.cfg.optim.max_grad_norm,
-        )
-        self.scheduler.step()
-        r = np.asarray(rewards, dtype=np.float64)
-        metrics.update(batch.scored.metrics)
-        metrics.update(
-            {
-                "reward/mean": float(r.mean()),
-                "reward/std": float(r.std()),
-                "groups/zero_variance": float(adv_math.zero_variance_groups(r, k).mean()),
-                "dpo/pool_pairs": float(len(from_pool)),
-            }
-        )
-        return Update(metrics, dpo_online.centred(rewards, k))
 
     # ----- state --------------------------------------------------------------------------
 

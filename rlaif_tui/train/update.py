@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -21,6 +22,7 @@ from rlaif_tui.algos import rloo as rloo_algo
 from rlaif_tui.algos.kl import AdaptiveKLController, FixedKLController
 from rlaif_tui.config.train import TrainConfig
 from rlaif_tui.distributed import DistContext
+from rlaif_tui.distributed.gather import gather_groups
 from rlaif_tui.distributed.reduce import shares
 from rlaif_tui.models.errors import NonFiniteError
 from rlaif_tui.models.policy import Policy
@@ -28,6 +30,9 @@ from rlaif_tui.scoring.sources.execution import DROPPED
 from rlaif_tui.train import advantages as adv_math
 from rlaif_tui.train.batch import Batch
 from rlaif_tui.train.logprobs import Forward, policy_forward
+
+if TYPE_CHECKING:
+    from rlaif_tui.train.trainer import Trainer
 
 
 def check_finite(name: str, x: Tensor, step: int) -> None:
@@ -213,6 +218,27 @@ class Update:
 def _slice_targets(t: PPOTargets, rows: slice) -> PPOTargets:
     return PPOTargets(
         advantages=t.advantages[rows], returns=t.returns[rows], old_values=t.old_values[rows]
+    )
+
+
+def trainer_update(t: Trainer, batch: Batch, step: int) -> Update:
+    """The trainer's GRPO / RLOO / PPO update; the curriculum sampler first sees the mean
+    reward of each group of the whole batch (every rank's, so the ranks' samplers agree)."""
+    k = t.cfg.rollout.group_size
+    rewards = np.asarray(batch.scored.rewards, dtype=np.float64)
+    all_indices, all_rewards = gather_groups(t.dist, batch.indices, rewards)
+    t.sampler.observe(all_indices, all_rewards.reshape(-1, k).mean(axis=1).tolist())
+    return rl_update(
+        t.cfg,
+        t.policy,
+        t.optimizer,
+        t.scheduler,
+        t.kl_ctl,
+        t.dist,
+        t.temperature,
+        batch,
+        all_rewards,
+        step,
     )
 
 

@@ -242,8 +242,20 @@ class RunApp(App[None]):
             if code is not None:
                 return "exited", f"code {code}{at} · "
         status = self.model.status
-        if status is not None and status.state in ("stopped", "finished", "failed"):
+        if status is not None and status.state == "stopped":
             return "exited", f"{status.state}{at} · "
+        # A finished (or failed) run's daemon keeps serving its results: losing it then is a
+        # lost connection, not an exit, unless the checks below know better.
+        ended = (
+            f"run {status.state}{at} · "
+            if status is not None
+            and status.state
+            in (
+                "finished",
+                "failed",
+            )
+            else ""
+        )
         if self.run_dir is not None:
             last = read_last_exit(self.run_dir)
             pid = self.target.pid if self.target is not None else None
@@ -251,7 +263,7 @@ class RunApp(App[None]):
                 return "exited", f"code {last.code} at step {last.step} · "
             if pid is not None and not pid_alive(pid):
                 return "unreachable", f"pid {pid} gone{at} · "
-        return ("reconnecting" if reachable else "unreachable"), ""
+        return ("reconnecting" if reachable else "unreachable"), ended
 
     def retry_now(self) -> None:
         """Reconnect now: wake the waiting stream worker, or start it again after a 401."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from rlaif_tui.api import Event, Settings, Status
 from rlaif_tui.api.samples import Sample as Sample  # re-exported: the screens use it
-from rlaif_tui.api.samples import SampleIndex
+from rlaif_tui.api.samples import SampleIndex, checked
 
 MAX_POINTS = 2000
 """Metric points kept per key: a chart is at most a few hundred cells wide."""
@@ -85,7 +85,7 @@ class RunModel:
         elif event.type == "metrics":
             self.add_metrics(data)
         elif event.type == "sample":
-            self.add_sample(data)
+            self.add_sample(checked(data))
         elif event.type == "rating":
             self.add_rating(data)
         elif event.type == "status":
@@ -102,7 +102,7 @@ class RunModel:
         for point in data.get("metrics", []):
             self.add_metrics(point)
         for sample in sorted(data.get("samples", []), key=lambda s: int(s.get("step", 0))):
-            self.add_sample(sample)
+            self.add_sample(checked(sample))
         for rating in data.get("ratings", []):
             self.add_rating(rating, count=False)
         for change in data.get("settings_changes", []):

@@ -7,22 +7,15 @@ sandbox is wanted; it resolves immediately.
 
 from __future__ import annotations
 
-import ast
-import warnings
 from collections.abc import Sequence
 from concurrent.futures import Future
 
+from rlaif_tui.models.program import parse_quietly
 from rlaif_tui.scoring.sources.base import ScoreRequest, SourceBase, SourceScore
 
 
 def parses(program: str) -> bool:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # e.g. SyntaxWarning for odd escapes
-            ast.parse(program)
-    except (SyntaxError, ValueError):
-        return False
-    return True
+    return parse_quietly(program) is not None
 
 
 class SyntaxSource(SourceBase):
