@@ -13,7 +13,7 @@ import pytest
 from textual.widgets import Input, Static
 
 from rlaif_tui.tui.app import RlaifApp
-from rlaif_tui.tui.screens.dashboard import DashboardScreen
+from rlaif_tui.tui.screens.dashboard import CHARTS, DashboardScreen
 from rlaif_tui.tui.widgets.chart import Chart, ChartSpec, Line, moving_average
 from tests.daemon_helpers import start_daemon
 from tests.test_tui_daemon import until
@@ -88,3 +88,41 @@ async def test_a_live_settings_change_is_marked_on_every_chart(tmp_path: Path) -
             assert later.model.settings_marks == [(step, "temperature 0.7")]
     finally:
         daemon.stop()
+
+
+@pytest.mark.slow
+async def test_the_matched_control_is_drawn_dimmed_beside_the_pass_rate(tmp_path: Path) -> None:
+    daemon = start_daemon(tmp_path / "run", "--steps", "4", "--set", "run.control=true")
+    try:
+        app = RlaifApp(daemon.url, daemon.token, state_dir=tmp_path / "state")
+        async with app.run_test(size=(160, 48)) as pilot:
+
+            def four_steps() -> bool:
+                if app.model.status is not None and app.model.status.state == "failed":
+                    pytest.fail(f"the run failed: {daemon.log()}")
+                return len(app.model.series("control/pass/rate")) >= 4
+
+            await until(four_steps, pilot, 600, "4 steps of the run and its control")
+            await pilot.pause(0.5)
+            screen = app.screen
+            assert isinstance(screen, DashboardScreen)
+            chart = screen.query_one("#chart-pass-rate", Chart)
+            title = str(chart.border_title)
+            assert "[$text-muted]━[/$text-muted] control (lr 0)" in title  # dimmed legend
+            assert title.index("pass/rate") < title.index("control (lr 0)")
+            chart.render()
+            # painted under the run's line (it may hide behind it where the two agree), dimmed
+            control = chart.painted["chart--control"]
+            assert any(any(row) for row in control.grid)
+            assert control.style == chart.get_component_rich_style("chart--control")
+            assert control.style.color != chart.get_component_rich_style("chart--main").color
+    finally:
+        daemon.stop()
+
+
+def test_a_control_line_joins_the_legend_only_with_points() -> None:
+    chart = Chart(CHARTS[1])
+    chart.set_data({"pass/rate": [(1, 0.5), (2, 0.6)]})
+    assert "control" not in str(chart.border_title)  # a run without one: as before
+    chart.set_data({"pass/rate": [(1, 0.5)], "control/pass/rate": [(1, 0.4)]})
+    assert "control (lr 0)" in str(chart.border_title)

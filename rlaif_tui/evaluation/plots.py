@@ -6,7 +6,7 @@ for it yet (the report says so instead of showing an empty chart).
 
 from __future__ import annotations
 
-import itertools
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -15,14 +15,13 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
 from matplotlib.ticker import MaxNLocator
 
-from rlaif_tui.evaluation.run_data import PassGrid
+from rlaif_tui.evaluation.run_data import PassWindows, SettingsChange
 
 Series = dict[str, list[tuple[int, float]]]
-MAX_HEAT_ROWS = 60
-MAX_HEAT_COLS = 80
 
 
 def line_plot(
@@ -32,8 +31,10 @@ def line_plot(
     out: Path,
     *,
     ylim: tuple[float, float] | None = None,
+    marks: Sequence[SettingsChange] = (),
 ) -> Path | None:
-    """One line per metric key present in `metrics` (steps on x)."""
+    """One line per metric key present in `metrics` (steps on x), and a dotted vertical line
+    labelled with what changed at each live settings change in `marks`."""
     present = [k for k in keys if metrics.get(k)]
     if not present:
         return None
@@ -53,6 +54,7 @@ def line_plot(
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if ylim is not None:
         ax.set_ylim(*ylim)
+    _mark_changes(ax, marks)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
@@ -61,35 +63,36 @@ def line_plot(
     return out
 
 
-def heat_map(grid: PassGrid | None, out: Path) -> Path | None:
-    """Problems x steps, colour = share of that step's samples passing (grey: not sampled).
+def _mark_changes(ax: Axes, marks: Sequence[SettingsChange]) -> None:
+    """A change journalled at step s applies from step s + 1: the line sits between the two."""
+    for number, change in enumerate(marks):
+        x = change.step + 0.5
+        ax.axvline(x, color="0.35", linestyle=":", linewidth=1.1, zorder=1)
+        # labels alternate between the top and a bit lower, so close changes do not overprint
+        y = 0.97 - 0.09 * (number % 3)
+        ax.annotate(
+            change.label,
+            xy=(x, y),
+            xycoords=("data", "axes fraction"),
+            xytext=(3, 0),
+            textcoords="offset points",
+            fontsize=7,
+            color="0.25",
+            va="top",
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75},
+        )
 
-    Long runs are binned into at most MAX_HEAT_COLS step ranges; with more problems than
-    MAX_HEAT_ROWS, the most often sampled ones are shown.
-    """
-    if grid is None:
+
+def heat_map(windows: PassWindows | None, out: Path) -> Path | None:
+    """Problems x step windows, colour = share of the window's samples of that problem that
+    pass (grey: not sampled in that window); each row is labelled with its change."""
+    if windows is None or not windows.problems:
         return None
     rate = np.array(
-        [[np.nan if v is None else v for v in row] for row in grid.rate], dtype=float
-    )  # (P, S)
-    seen = (~np.isnan(rate)).sum(axis=1)
-    order = np.argsort(-seen, kind="stable")[:MAX_HEAT_ROWS]
-    order = np.sort(order)
-    rate = rate[order]
-    labels = [grid.problems[i] for i in order]
-    steps = grid.steps
-    if len(steps) > MAX_HEAT_COLS:
-        edges = np.linspace(0, len(steps), MAX_HEAT_COLS + 1).astype(int)
-        cols = []
-        for a, b in itertools.pairwise(edges):
-            block = rate[:, a:b]
-            with np.errstate(all="ignore"):
-                counts = (~np.isnan(block)).sum(axis=1)
-                sums = np.nansum(block, axis=1)
-            cols.append(np.where(counts > 0, sums / np.maximum(counts, 1), np.nan))
-        rate = np.stack(cols, axis=1)
-        steps = [steps[a] for a in edges[:-1]]
-    height = min(14.0, 1.5 + 0.22 * len(labels))
+        [[np.nan if v is None else v for v in row] for row in windows.rate], dtype=float
+    )  # (P, W)
+    labels = [f"{p}  {c:+.2f}" for p, c in zip(windows.problems, windows.change, strict=True)]
+    height = min(14.0, 1.8 + 0.22 * len(labels))
     fig, ax = plt.subplots(figsize=(8, height), dpi=100)
     cmap = ListedColormap(plt.get_cmap("RdYlGn")(np.linspace(0, 1, 256))).with_extremes(
         bad="#dddddd"
@@ -104,11 +107,20 @@ def heat_map(grid: PassGrid | None, out: Path) -> Path | None:
     )
     ax.set_yticks(range(len(labels)))
     ax.set_yticklabels(labels, fontsize=6)
-    ticks = np.linspace(0, len(steps) - 1, min(len(steps), 10)).astype(int)
+    starts = windows.starts
+    ticks = np.linspace(0, len(starts) - 1, min(len(starts), 12)).astype(int)
     ax.set_xticks(ticks)
-    ax.set_xticklabels([str(steps[t]) for t in ticks], fontsize=7)
-    ax.set_xlabel("step")
-    ax.set_title("pass rate per problem and step (samples.jsonl; grey: not sampled)")
+    ends = windows.ends
+    names = [str(starts[t]) if starts[t] == ends[t] else f"{starts[t]}–{ends[t]}" for t in ticks]
+    ax.set_xticklabels(names, fontsize=7)
+    ax.set_xlabel("steps")
+    width = max(e - s + 1 for s, e in zip(starts, ends, strict=True))
+    per = "step" if width == 1 else f"window of ≤{width} steps"
+    ax.set_title(
+        f"the {len(labels)} problems whose pass rate changed most (first → last window)\n"
+        f"pass rate over each {per}, all of its samples (grey: not sampled)",
+        fontsize=9,
+    )
     fig.colorbar(image, ax=ax, fraction=0.03, pad=0.02)
     fig.tight_layout()
     fig.savefig(out)

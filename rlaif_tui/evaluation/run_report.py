@@ -2,7 +2,8 @@
 
 The page inlines every image as base64 and has no script or external link, so it can be mailed
 or attached as one file. Plots: reward, pass rate (training samples and held-out eval), KL,
-held-out pass@k over steps, and a per-problem pass-rate heat map from samples.jsonl.
+held-out pass@k over steps, and a per-problem pass-rate heat map from samples.jsonl. The step
+charts mark every live settings change (settings.jsonl) with a labelled vertical line.
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ from pathlib import Path
 import yaml
 
 from rlaif_tui.evaluation.paired import pair
-from rlaif_tui.evaluation.run_data import RunDataError, read_metrics, read_pass_grid
+from rlaif_tui.evaluation.run_data import (
+    RunDataError,
+    pass_windows,
+    read_metrics,
+    read_pass_grid,
+    read_settings_changes,
+)
 
 INSTALL_HINT = "pip install 'rlaif-tui[report]'"
 PLOTS = ("reward", "pass rate", "KL", "held-out pass@k", "per-problem heat map")
@@ -105,19 +112,20 @@ def build_report(run: Path, out: Path | None = None) -> RunReport:
     out.mkdir(parents=True, exist_ok=True)
     eval_keys = _eval_keys(metrics)
     grid = read_pass_grid(run)
+    marks = read_settings_changes(run)
 
     def draw(name: str, path: Path) -> Path | None:
         if name == "reward":
-            return plots.line_plot(metrics, ["reward/mean"], "reward", path)
+            return plots.line_plot(metrics, ["reward/mean"], "reward", path, marks=marks)
         if name == "pass rate":
             keys = ["pass/rate", "pass/partial", "eval/pass@1"]
-            return plots.line_plot(metrics, keys, "pass rate", path, ylim=(0, 1))
+            return plots.line_plot(metrics, keys, "pass rate", path, ylim=(0, 1), marks=marks)
         if name == "KL":
-            return plots.line_plot(metrics, ["kl/mean"], "KL to the reference", path)
+            return plots.line_plot(metrics, ["kl/mean"], "KL to the reference", path, marks=marks)
         if name == "held-out pass@k":
             title = "held-out pass@k (eval.every)"
-            return plots.line_plot(metrics, eval_keys, title, path, ylim=(0, 1))
-        return plots.heat_map(grid, path)
+            return plots.line_plot(metrics, eval_keys, title, path, ylim=(0, 1), marks=marks)
+        return plots.heat_map(pass_windows(grid) if grid is not None else None, path)
 
     report = RunReport(out / "report.html")
     for name in PLOTS:
@@ -128,6 +136,7 @@ def build_report(run: Path, out: Path | None = None) -> RunReport:
             report.images[name] = path
     notes = [f"{name}: nothing logged yet" for name in report.missing]
     rows = _summary_rows(run, metrics)
+    rows += [(f"settings changed after step {m.step}", m.label) for m in marks]
     rows += add_control(run, out, report.images)
     page = _page(f"rlaif run report: {run.name}", rows, report.images, notes)
     report.html.write_text(page, encoding="utf-8")

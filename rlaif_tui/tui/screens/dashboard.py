@@ -14,9 +14,14 @@ POSITIVE = (0.0, None)
 
 CHARTS: list[ChartSpec] = [
     ChartSpec((Line("reward/mean"),), band=("reward/mean", "reward/std"), baseline=True),
-    # held-out pass@1 when the run evaluates (a few points: drawn as they are)
+    # held-out pass@1 when the run evaluates (a few points: drawn as they are), and the
+    # matched lr-0 control's pass rate when the run has one (`run.control`), dimmed
     ChartSpec(
-        (Line("pass/rate"), Line("eval/pass@1", "second", smooth=False)),
+        (
+            Line("pass/rate"),
+            Line("eval/pass@1", "second", smooth=False),
+            Line("control/pass/rate", "control", label="control (lr 0)"),
+        ),
         domain=UNIT,
         baseline=True,
     ),

@@ -68,6 +68,13 @@ class Line:
     key: str
     role: Role = "main"
     smooth: bool = True
+    label: str | None = None
+    """The legend's name for it (default: the key), e.g. `control (lr 0)`. A `control` line is
+    in the legend only once it has points, so a run without one keeps its chart as it was."""
+
+    @property
+    def name(self) -> str:
+        return self.label or self.key
 
 
 @dataclass(frozen=True)
@@ -90,7 +97,9 @@ class ChartSpec:
 
 
 @dataclass
-class _Layer:
+class Layer:
+    name: str
+    """Its component class, e.g. `chart--control`."""
     style: Style
     grid: list[list[int]] = field(default_factory=list)
 
@@ -136,6 +145,8 @@ class Chart(Widget):
         self._data: dict[str, list[tuple[int, float]]] = {}
         self.marks: list[int] = []
         """Steps with a vertical marker (live settings changes)."""
+        self.painted: dict[str, Layer] = {}
+        """The dot layers of the last render by component class (what was drawn, for tests)."""
         self.border_title = self._title()
 
     @property
@@ -147,16 +158,20 @@ class Chart(Widget):
         return self.spec.keys
 
     def _title(self) -> str:
-        if len(self.spec.lines) == 1:
-            return self.spec.key
+        lines = [
+            line for line in self.spec.lines if line.role != "control" or self._data.get(line.key)
+        ]
+        if len(lines) == 1:
+            return lines[0].name
         colour = {"main": "$accent", "second": "$secondary", "control": "$text-muted"}
-        return " ".join(f"[{colour[line.role]}]━[/] {line.key}" for line in self.spec.lines)
+        return " ".join(f"[{colour[line.role]}]━[/] {line.name}" for line in lines)
 
     def set_data(self, data: Mapping[str, Series], marks: Sequence[int] = ()) -> None:
         """Replace the plotted points (`data` maps metric keys to (step, value) points)."""
         wanted = [*self.keys, *(self.spec.band or ())]
         self._data = {k: list(data.get(k, ())) for k in wanted}
         self.marks = list(marks)
+        self.border_title = self._title()
         main = self._data.get(self.key) or []
         ranges = self._ranges()
         if main and ranges is not None:
@@ -198,14 +213,14 @@ class Chart(Widget):
             clipped = min(hi, max(lo, value))
             return round((hi - clipped) / (hi - lo) * (dots_h - 1))
 
-        def layer(name: str) -> _Layer:
+        def layer(name: str) -> Layer:
             grid = [[0] * width for _ in range(plot_h)]
-            return _Layer(self.get_component_rich_style(name), grid)
+            return Layer(name, self.get_component_rich_style(name), grid)
 
-        def dot(lay: _Layer, x: int, y: int) -> None:
+        def dot(lay: Layer, x: int, y: int) -> None:
             lay.grid[y // 4][x // 2] |= _DOTS[y % 4][x % 2]
 
-        layers: list[_Layer] = []  # painted last wins
+        layers: list[Layer] = []  # painted last wins
         marker = layer("chart--marker")
         for step in self.marks:
             if x0 <= step <= x1:
@@ -241,6 +256,7 @@ class Chart(Widget):
                     dot(drawn, x, yy)
                 previous = y
             layers.append(drawn)
+        self.painted = {lay.name: lay for lay in layers}
         shade = self._band_rows(x0, x1, width, plot_h, to_row)
         band_bg = self.get_component_rich_style("chart--band")
 

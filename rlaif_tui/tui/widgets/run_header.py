@@ -25,6 +25,11 @@ CONNECTION_LABELS = {
 LIVE = ("connected", "replay")
 """Connection states in which the status shown is the daemon's current one."""
 
+IO_ERROR_PHASE = "paused_io_error"
+IO_ERROR_LINE = "⏸ paused: disk full or I/O error — free space; it resumes by itself"
+"""What the header says while the trainer waits on a failed write (daemon phase
+`paused_io_error`, state `paused`): the run is not lost, and the fix is on the disk."""
+
 ZERO_VARIANCE_WARN = 0.5
 """Share of groups whose rewards are all equal above which the header warns: such groups get
 advantage 0, so GRPO learns from the rest only."""
@@ -127,6 +132,9 @@ class RunHeader(Widget):
             line2.append("resume: ", warn)
             line2.append(info.resume)
             return self._two_lines(line1, line2)
+        if live and status.phase == IO_ERROR_PHASE:  # first: at 80 columns the rest is cut
+            line2.append(IO_ERROR_LINE, warn)
+            line2.append(" · ")
         if info.zero_variance is not None and info.zero_variance >= ZERO_VARIANCE_WARN:
             line2.append(
                 f"⚠ {info.zero_variance:.0%} of groups zero-variance: little learning signal",
