@@ -158,3 +158,18 @@ async def test_a_full_disk_pauses_training_and_loses_no_acknowledged_rating(
     ]
     assert steps == sorted(steps)
     assert steps[-1] == STEPS
+
+
+def test_an_unrecognised_write_failure_on_a_full_disk_is_a_disk_error(small_disk: Path) -> None:
+    """torch reports a checkpoint that hit a full disk as RuntimeError("unexpected pos ..."),
+    with no errno and none of the known wordings: the probe write decides."""
+    from rlaif_tui.daemon.disk import disk_error
+
+    torch_says = RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 64 vs 0")
+    assert disk_error(torch_says, small_disk) is None  # space left: a real bug, raised
+    filler = fill(small_disk)
+    reason = disk_error(torch_says, small_disk)
+    assert reason is not None
+    assert "cannot be written" in reason
+    filler.unlink()
+    assert disk_error(torch_says, small_disk) is None

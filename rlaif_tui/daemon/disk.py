@@ -21,8 +21,12 @@ about this size; a bigger one that still does not fit just pauses again)."""
 _MESSAGES = ("no space left", "disk is full", "disk i/o error", "file write failed")
 
 
-def disk_error(exc: BaseException) -> str | None:
-    """A one-line description if `exc` (or its cause/context) is a disk failure, else None."""
+def disk_error(exc: BaseException, run_dir: Path | None = None) -> str | None:
+    """A one-line description if `exc` (or its cause/context) is a disk failure, else None.
+
+    With `run_dir`, an error no wording above recognises (a library that reports a failed
+    write its own way, e.g. torch's "unexpected pos" from a checkpoint on a full disk) is a
+    disk failure too when the run directory cannot be written right now."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
@@ -35,6 +39,9 @@ def disk_error(exc: BaseException) -> str | None:
         ):
             return str(current).splitlines()[0][:200]
         current = current.__cause__ or current.__context__
+    if run_dir is not None and not writable(run_dir):
+        first = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        return f"the run directory cannot be written ({first})"
     return None
 
 

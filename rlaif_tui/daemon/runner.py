@@ -404,7 +404,7 @@ class Runner:
             try:
                 result = trainer.step()
             except Exception as exc:
-                reason = disk_error(exc)
+                reason = disk_error(exc, self.run_dir)
                 if reason is None:
                     raise
                 wait_for_disk(self, reason)
@@ -430,7 +430,7 @@ class Runner:
                 future.set_exception(exc)
                 continue
             except Exception as exc:
-                reason = disk_error(exc)
+                reason = disk_error(exc, self.run_dir)
                 if reason is None:
                     raise
                 future.set_exception(StorageFull(f"not done: the disk failed ({reason})"))
