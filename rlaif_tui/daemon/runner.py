@@ -6,17 +6,15 @@ event loop never calls the trainer; it reads the small state this object publish
 results back through futures. What the trainer reports (metrics, samples, logs, phases) goes
 to the loop with `call_soon_threadsafe`, where this object keeps it and the hub fans it out.
 
-Ratings normally reach the trainer between steps. While a step holds its scored batch open
-for ratings (`reward.human.hold_s`), they are handed over at once, under a lock the training
-thread takes before it goes on with the update, so they count for that batch.
+Its parts: what the API reads (`status`), the queue of API commands (`commands`), the ratings
+on their way to the trainer (`handover`), waiting out a failed disk (`disk_pause`), start-up
+progress (`startup`) and the live settings (`settings_view`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
-import json
 import logging
 import threading
 import time
@@ -36,44 +34,27 @@ from rlaif_tui.api.models import (
 )
 from rlaif_tui.api.samples import Sample, SampleIndex
 from rlaif_tui.config.train import TrainConfig
+from rlaif_tui.daemon.commands import CommandQueue
 from rlaif_tui.daemon.disk import disk_error
 from rlaif_tui.daemon.disk_pause import recover_step, wait_for_disk
 from rlaif_tui.daemon.errors import ApiFailure
+from rlaif_tui.daemon.handover import RatingHandOver, hand_over_stored
 from rlaif_tui.daemon.hub import EventHub
 from rlaif_tui.daemon.samples import read_samples
 from rlaif_tui.daemon.settings_view import patched, settings_of, trainer_settings
 from rlaif_tui.daemon.startup import StartupProgress
-from rlaif_tui.daemon.store import StorageFull
+from rlaif_tui.daemon.status import SNAPSHOT_RATINGS, read_jsonl, run_state, snapshot_of, status_of
 
 if TYPE_CHECKING:
     from rlaif_tui.train.trainer import Hooks, Trainer
 
 log = logging.getLogger("rlaif.daemon")
 
-SNAPSHOT_METRICS = 500
-SNAPSHOT_SAMPLES = 200
-SNAPSHOT_RATINGS = 500
 RATING_STATUS_S = 0.25
 """Delay of the status frame that carries a new rating count (ratings in between share it)."""
-SNAPSHOT_SETTINGS = 200
 
 TrainerFactory = Callable[["Hooks"], "Trainer"]
 """Builds the trainer given its `Hooks` (on the training thread)."""
-
-
-class RunOver(RuntimeError):
-    """The training thread ended before it ran a command."""
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                rows.append(json.loads(line))
-            except ValueError:
-                continue  # a torn last line from a kill
-    return rows
 
 
 class Runner:
@@ -114,7 +95,8 @@ class Runner:
         self.device: str = cfg.model.device
         self.last_checkpoint: str | None = None
         self.settings = settings_of(cfg)
-        self._step_s: deque[float] = deque(maxlen=10)
+        self.step_s: deque[float] = deque(maxlen=10)
+        """The last steps' durations, for the ETA."""
         self._status_soon: asyncio.TimerHandle | None = None
         self.startup = StartupProgress()
         # shared, under the condition's lock
@@ -124,61 +106,26 @@ class Runner:
         self.io_error: str | None = None
         """Why training waits on the disk (phase `paused_io_error`), or None."""
         self._retry_now = False
-        self._commands: list[tuple[Callable[[Trainer], Any], concurrent.futures.Future[Any]]] = []
-        self._inbox: list[Rating] = []
-        self._feedback_lock = threading.Lock()
-        self._holding = False
+        self.commands = CommandQueue(self._cond)
+        self.handover = RatingHandOver(self._cond)
         self.thread = threading.Thread(target=self._main, name="rlaif-trainer", daemon=True)
 
     # ----- what the API reads ------------------------------------------------------------
 
     @property
     def state(self) -> RunState:
-        if self.failed is not None:
-            return "failed"
-        if self.stopped:
-            return "stopped"
-        if self.stop_requested:
-            return "stopping"
-        if self.paused or self.io_error is not None:
-            return "paused"
-        if self.trainer is None:
-            return "starting"
-        if self.step >= self.cfg.run.steps:
-            return "finished"
-        return "running"
+        return run_state(self)
 
     def status(self) -> Status:
-        remaining = self.cfg.run.steps - self.step
-        eta = None
-        if self._step_s and self.state == "running":
-            eta = remaining * sum(self._step_s) / len(self._step_s)
-        return Status(
-            run=self.run_dir.name,
-            state=self.state,
-            step=self.step,
-            total_steps=self.cfg.run.steps,
-            phase=self.phase,
-            algorithm=self.cfg.algorithm,
-            model=self.cfg.model.name,
-            device=self.device,
-            isolation=self.isolation,
-            eta_s=eta,
-            started_at=self.started_at,
-            last_checkpoint=self.last_checkpoint,
-            ratings=self.rating_count,
-            settings=self.settings,
-            progress=self.progress if self.trainer is None and self.failed is None else None,
-        )
+        return status_of(self)
 
     def snapshot(self) -> dict[str, Any]:
-        return {
-            "status": self.status().model_dump(mode="json"),
-            "metrics": self.metrics[-SNAPSHOT_METRICS:],
-            "samples": self.samples.recent(SNAPSHOT_SAMPLES),
-            "ratings": list(self.recent_ratings),
-            "settings_changes": read_jsonl(self.run_dir / "settings.jsonl")[-SNAPSHOT_SETTINGS:],
-        }
+        return snapshot_of(self)
+
+    @property
+    def progress(self) -> Progress | None:
+        """What the run is doing while it starts (the last `on_progress` report)."""
+        return self.startup.progress
 
     # ----- control (event loop thread) ---------------------------------------------------
 
@@ -212,7 +159,7 @@ class Runner:
         self._ensure_not_over("checkpoint")
         if self.trainer is None:
             raise ApiFailure(409, "not_ready", "the run is still starting; try again shortly")
-        return await self._submit(lambda t: t.save_checkpoint(), wait_s)
+        return await self.commands.submit(lambda t: t.save_checkpoint(), wait_s)
 
     async def update_settings(self, patch: SettingsPatch, wait_s: float) -> tuple[Settings, bool]:
         """Validate `patch` against this run, apply it at the next step boundary; the settings
@@ -225,21 +172,14 @@ class Runner:
         self._check_settings(trainer, patch)
         if not values:
             return self.settings, True
-        applied = await self._submit(lambda t: t.apply_settings(patch), wait_s)
+        applied = await self.commands.submit(lambda t: t.apply_settings(patch), wait_s)
         if applied:
             return self.settings, True
         return patched(self.settings, patch), False
 
     def deliver(self, rating: Rating) -> None:
         """Hand a stored rating to the trainer: now during a rating hold, else between steps."""
-        with self._feedback_lock:
-            trainer = self.trainer
-            if self._holding and trainer is not None:
-                trainer.add_ratings([rating])
-                return
-        with self._cond:
-            self._inbox.append(rating)
-            self._cond.notify_all()
+        self.handover.deliver(rating)
 
     def rating_stored(self, rating: Rating) -> None:
         self.rating_count += 1
@@ -269,23 +209,6 @@ class Runner:
         except SettingsError as exc:
             raise ApiFailure(422, "invalid", str(exc), exc.field) from None
 
-    async def _submit(self, fn: Callable[[Trainer], Any], wait_s: float) -> bool:
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        with self._cond:
-            self._commands.append((fn, future))
-            self._cond.notify_all()
-        try:
-            await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), wait_s)
-        except TimeoutError:
-            return False
-        except RunOver as exc:
-            raise ApiFailure(409, "run_over", str(exc)) from None
-        except StorageFull as exc:
-            raise ApiFailure(507, "disk_full", str(exc)) from None
-        except ValueError as exc:
-            raise ApiFailure(422, "invalid", str(exc)) from None
-        return True
-
     # ----- the training thread -----------------------------------------------------------
 
     def _to_loop(self, fn: Callable[..., Any], *args: Any) -> None:
@@ -311,11 +234,6 @@ class Runner:
         if note and self.progress is not None:
             log.info("starting: %s", self.progress.line())
 
-    @property
-    def progress(self) -> Progress | None:
-        """What the run is doing while it starts (the last `on_progress` report)."""
-        return self.startup.progress
-
     def _on_metrics(self, step: int, metrics: dict[str, float]) -> None:
         point = {"step": step, "time": time.time(), **metrics}
         self._to_loop(self._metrics_arrived, point)
@@ -326,8 +244,7 @@ class Runner:
 
     def _on_samples(self, records: list[Sample]) -> None:
         if self.phase == "scoring":  # a provisional batch: the trainer now holds for ratings
-            with self._feedback_lock:
-                self._holding = True
+            self.handover.hold(self.trainer)
         self._to_loop(self._samples_arrived, [dict(r) for r in records])
 
     def _samples_arrived(self, records: list[Sample]) -> None:
@@ -340,9 +257,7 @@ class Runner:
         self._to_loop(self.hub.publish, "log", {"level": level, "message": message})
 
     def _on_phase(self, phase: str) -> None:
-        if self._holding:
-            with self._feedback_lock:  # waits for a rating being handed over right now
-                self._holding = False
+        self.handover.release()
         self.phase = phase
         self._to_loop(self.publish_status)
 
@@ -376,10 +291,7 @@ class Runner:
         self.settings = trainer_settings(trainer)
         metrics = read_jsonl(trainer.run.metrics_path)
         samples = read_samples(trainer.run.samples_path, self.samples.keep)
-        missing = [r for r in self.stored_ratings() if r.id not in trainer.ratings]
-        if missing:  # stored after the checkpoint the trainer resumed from
-            trainer.add_ratings(missing)
-            log.info("handed %d stored ratings to the trainer", len(missing))
+        hand_over_stored(trainer, self.stored_ratings())
         self.trainer = trainer
         self._to_loop(self._adopted, metrics, samples)
 
@@ -394,8 +306,9 @@ class Runner:
             with self._cond:
                 if self.stop_requested:
                     return
-                if self.paused or trainer.done or self._commands or self._inbox:
-                    if not (self._commands or self._inbox):
+                waiting = self.commands.waiting or self.handover.waiting
+                if self.paused or trainer.done or waiting:
+                    if not waiting:
                         self._cond.wait(0.5)
                     continue
             self._to_loop(self.publish_status)
@@ -411,34 +324,22 @@ class Runner:
                 if trainer.step_count > before:  # the update happened, some writes did not
                     recover_step(self, trainer)
                 continue
-            self._step_s.append(time.perf_counter() - t0)
+            self.step_s.append(time.perf_counter() - t0)
             self.step = result.step
             self._note_checkpoint(trainer)
             self.settings = trainer_settings(trainer)
             self._to_loop(self.publish_status)
 
     def _between_steps(self, trainer: Trainer) -> None:
-        with self._cond:
-            commands, self._commands = self._commands, []
-            ratings, self._inbox = self._inbox, []
+        ratings = self.handover.take()
         if ratings:
             trainer.add_ratings(ratings)
-        for fn, future in commands:
-            try:
-                fn(trainer)
-            except ValueError as exc:
-                future.set_exception(exc)
-                continue
-            except Exception as exc:
-                reason = disk_error(exc, self.run_dir)
-                if reason is None:
-                    raise
-                future.set_exception(StorageFull(f"not done: the disk failed ({reason})"))
-                continue
+
+        def done() -> None:  # before the caller hears of it: it answers with these
             self.settings = trainer_settings(trainer)
             self._note_checkpoint(trainer)
-            future.set_result(None)
-        if commands:
+
+        if self.commands.run(trainer, self.run_dir, done):
             self._to_loop(self.publish_status)
 
     def _finish(self, trainer: Trainer) -> None:
@@ -452,10 +353,7 @@ class Runner:
             self._fail(f"the final checkpoint failed: {exc}")
         finally:
             trainer.close()
-            with self._cond:
-                for _, future in self._commands:
-                    future.set_exception(RunOver("the run stopped before it got to this"))
-                self._commands = []
+            self.commands.cancel()
             self.stopped = True
             self._to_loop(self.publish_status)
 
