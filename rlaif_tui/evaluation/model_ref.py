@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rlaif_tui.config.train import ModelConfig, TrainConfig
+from rlaif_tui.config.model import ModelConfig
+from rlaif_tui.config.train import TrainConfig
 from rlaif_tui.models.checkpoint import is_complete, latest_checkpoint
 
 

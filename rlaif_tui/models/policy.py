@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 
-from rlaif_tui.config.train import ModelConfig
+from rlaif_tui.config.model import ModelConfig
 from rlaif_tui.data import Problem
 from rlaif_tui.models.device import pick_autocast, pick_device, set_threads
 from rlaif_tui.models.hub import check_model_name
