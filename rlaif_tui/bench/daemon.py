@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rlaif_tui.bench.cpu import CpuSnapshot, CpuUse, process_cpu_s
 from rlaif_tui.config.train import TrainConfig
 
 WARMUP_STEPS = 2
@@ -43,6 +44,12 @@ class Side:
     dropped: int = 0
     cpu_s: float = 0.0
     client_cpu_s: float = 0.0
+    """Of the websocket client processes, inside the arms."""
+    rater_cpu_s: float = 0.0
+    """Of the rating poster's process, inside the arms."""
+    cpu: CpuUse = field(default_factory=CpuUse)
+    load1: list[float] = field(default_factory=list)
+    """The 1-minute load average at the end of each arm."""
     wall_s: float = 0.0
     arm_s: float = 0.0
     """Wall time of the arms (time.time), and the steps' worth trained in them."""
@@ -83,6 +90,16 @@ class Report:
     """CPU seconds of the daemon process per wall second, without clients (2.0 = two cores)."""
     loaded_daemon_cpu_share: float
     loaded_clients_cpu_share: float
+    cpu_cores: dict[str, dict[str, Any] | None]
+    """Per side (`baseline`, `loaded`): cores busy on average over its arms (CPU seconds per
+    wall second, all from /proc): `daemon_threads` (this process's threads by name:
+    `loop` = the event loop that serves, `rlaif-trainer` = training, `rlaif-ratings` = the
+    ratings store, `native:NAME` = torch's and the sandbox's own threads), `training` (trainer
+    and native threads plus the sandbox's processes), `serving` (the rest of this process),
+    `clients` (the websocket client processes), `rater` (the rating poster's process),
+    `machine` (every core's busy time, whoever used it), `others` (machine minus all of the
+    above: other users of the machine), `load1_per_arm` (1-minute load average at each arm's
+    end)."""
     load_before: list[float]
     load_after: list[float]
 
@@ -146,6 +163,45 @@ async def _stop_clients(proc: asyncio.subprocess.Process) -> dict[str, Any]:
     return report
 
 
+def _cpu_delta(procs: list[asyncio.subprocess.Process], before: list[float | None]) -> float:
+    """CPU seconds `procs` used since `before` (read from /proc while they still run; 0
+    where /proc is not there)."""
+    total = 0.0
+    for proc, start in zip(procs, before, strict=True):
+        now = process_cpu_s(proc.pid)
+        if now is not None and start is not None:
+            total += now - start
+    return total
+
+
+TRAINING_THREADS = ("rlaif-trainer", "native:")
+"""Thread groups that train: the trainer's thread, and threads Python did not start (torch's
+intra-op pool, the sandbox's lanes)."""
+
+
+def cpu_cores(side: Side) -> dict[str, Any] | None:
+    """Cores busy on average over `side`'s arms, by whom; None without /proc."""
+    use, wall = side.cpu, side.wall_s
+    if not use.measured or wall <= 0:
+        return None
+    threads = {name: s / wall for name, s in sorted(use.threads.items())}
+    training = sum(v for k, v in threads.items() if k.startswith(TRAINING_THREADS))
+    daemon = sum(threads.values())
+    sandbox = use.helpers_s / wall
+    clients, rater = side.client_cpu_s / wall, side.rater_cpu_s / wall
+    machine = use.machine_s / wall
+    return {
+        "daemon_threads": threads,
+        "training": training + sandbox,
+        "serving": daemon - training,
+        "clients": clients,
+        "rater": rater,
+        "machine": machine,
+        "others": max(0.0, machine - daemon - sandbox - clients - rater),
+        "load1_per_arm": side.load1,
+    }
+
+
 def _steps_within(points: list[dict[str, Any]], t0: float, t1: float) -> list[float]:
     """Step times of the steps that started and ended in [t0, t1] (wall clock)."""
     out = []
@@ -203,29 +259,36 @@ async def _bench(
             await asyncio.sleep(0.2)
         for i, with_load in enumerate(arm_order(pairs)):
             side = loaded if with_load else base
-            procs = []
+            followers: list[asyncio.subprocess.Process] = []
+            raters: list[asyncio.subprocess.Process] = []
             if with_load:
                 shares = [
                     clients // processes + (k < clients % processes) for k in range(processes)
                 ]
-                procs = [
-                    await _start_clients(running.url, token, n, rate if k == 0 else 0.0)
-                    for k, n in enumerate(shares)
-                ]
+                followers = [await _start_clients(running.url, token, n, 0.0) for n in shares]
+                if rate > 0:
+                    raters = [await _start_clients(running.url, token, 0, rate)]
+            ours = {p.pid for p in followers + raters}
+            cpu_before = CpuSnapshot.take(exclude=ours)
+            follower_cpu0 = [process_cpu_s(p.pid) for p in followers]
+            rater_cpu0 = [process_cpu_s(p.pid) for p in raters]
             dropped0, cpu0 = running.hub.dropped, _cpu_s()
             t0, w0 = time.time(), time.perf_counter()
             await asyncio.sleep(arm_s)
             t1 = time.time()
             side.wall_s += time.perf_counter() - w0
             side.cpu_s += _cpu_s() - cpu0
+            side.cpu.add(cpu_before, CpuSnapshot.take(exclude=ours))
+            side.client_cpu_s += _cpu_delta(followers, follower_cpu0)
+            side.rater_cpu_s += _cpu_delta(raters, rater_cpu0)
+            side.load1.append(os.getloadavg()[0])
             side.dropped += running.hub.dropped - dropped0
-            for proc in procs:
+            for proc in followers + raters:
                 got = await _stop_clients(proc)
                 side.latencies_s += [t - published[f] for f, t in got["received"] if f in published]
                 side.frames += len(got["received"])
                 side.rating_ack_s += got["rating_ack_s"]
                 side.ratings_failed += got["failed"]
-                side.client_cpu_s += got["cpu_s"]
             windows.append((side, t0, t1))
             if running.runner.failed:
                 raise RuntimeError(running.runner.failed)
@@ -307,7 +370,8 @@ def run_bench(
         rss_growth_mb=rss_growth,
         baseline_daemon_cpu_share=base.cpu_s / base.wall_s,
         loaded_daemon_cpu_share=loaded.cpu_s / loaded.wall_s,
-        loaded_clients_cpu_share=loaded.client_cpu_s / loaded.wall_s,
+        loaded_clients_cpu_share=(loaded.client_cpu_s + loaded.rater_cpu_s) / loaded.wall_s,
+        cpu_cores={"baseline": cpu_cores(base), "loaded": cpu_cores(loaded)},
         load_before=load_before,
         load_after=list(os.getloadavg()),
     )
@@ -335,10 +399,29 @@ def format_report(r: Report) -> str:
             f"  CPU (cores busy)   daemon {r.baseline_daemon_cpu_share:.2f} without clients, "
             f"{r.loaded_daemon_cpu_share:.2f} with them; client processes "
             f"{r.loaded_clients_cpu_share:.2f} (of {os.cpu_count()} cores, shared)",
+            *_cpu_lines(r),
             f"  load average       {' '.join(f'{x:.2f}' for x in r.load_before)} before, "
             f"{' '.join(f'{x:.2f}' for x in r.load_after)} after",
         ]
     )
+
+
+def _cpu_lines(r: Report) -> list[str]:
+    """Who kept the cores busy in each side's arms (see `Report.cpu_cores`)."""
+    lines = []
+    for side, label in (("baseline", "without clients"), ("loaded", "with clients")):
+        c = r.cpu_cores.get(side)
+        if c is None:
+            continue
+        threads = ", ".join(f"{k} {v:.2f}" for k, v in c["daemon_threads"].items() if v >= 0.005)
+        loads = " ".join(f"{x:.1f}" for x in c["load1_per_arm"])
+        lines += [
+            f"  cores {label:<16} training {c['training']:.2f}, serving {c['serving']:.2f}, "
+            f"clients {c['clients']:.2f}, rater {c['rater']:.2f}, others {c['others']:.2f} "
+            f"(machine {c['machine']:.2f}; load1 at arm ends {loads})",
+            f"    daemon threads     {threads}",
+        ]
+    return lines
 
 
 def json_line(r: Report) -> str:

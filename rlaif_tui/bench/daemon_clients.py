@@ -1,11 +1,18 @@
 """The load of `rlaif bench daemon`, in its own process: websocket clients that follow
-`/api/events`, clients that connect and never read, and a poster of ratings.
+`/api/events`, clients that connect and never read, or a poster of ratings.
 
 `python -m rlaif_tui.bench.daemon_clients URL FOLLOWERS SLOW RATE` (token in `$RLAIF_TOKEN`)
 prints `ready` once connected, runs until its stdin closes, then prints one JSON object:
 `received` ([frame id, monotonic receive time] of every non-snapshot frame whose id is a
-multiple of `SAMPLE_EVERY`, all followers),
+multiple of `SAMPLE_EVERY`, all followers), `frames` (frames the followers read),
 `rating_ack_s`, `sent`, `failed`, `closed_followers` (followers the daemon closed), `cpu_s`.
+
+A follower reads every frame as it arrives (the stream's rate), as a remote TUI would, but
+does only the work the benchmark needs, because on one machine the clients' CPU is taken
+from the daemon under test: the first follower of a process decodes every frame's JSON (the
+TUI's work); the others read a frame's id and type from its head (the daemon writes `"id"`
+and `"type"` first). A rating poster (RATE > 0) learns sample ids from `GET /api/samples`
+once a second, so it needs no websocket of its own.
 """
 
 from __future__ import annotations
@@ -14,17 +21,23 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import resource
 import sys
 import time
 import uuid
+from typing import TYPE_CHECKING
 
 import aiohttp
 
-from rlaif_tui.api import DaemonClient, RatingIn
+if TYPE_CHECKING:  # imported when a process posts ratings: followers start light
+    from rlaif_tui.api import DaemonClient
 
 SAMPLE_EVERY = 4
 """Latency is recorded for every 4th frame id (all clients), to keep the report small."""
+HEAD = re.compile(r'"id": (\d+), "type": "(\w+)"')
+"""A frame's id and type, the second and third keys the daemon writes."""
+SAMPLE_IDS_EVERY_S = 1.0
 
 
 class Clients:
@@ -34,6 +47,7 @@ class Clients:
         self.url, self.token = url, token
         self.followers, self.slow, self.rate = followers, slow, rate
         self.received: list[tuple[int, float]] = []
+        self.frames = 0
         self.rating_ack_s: list[float] = []
         self.sent = self.failed = 0
         self.sample_ids: list[str] = []
@@ -49,10 +63,11 @@ class Clients:
                 for _ in range(self.followers + self.slow)
             ]
             tasks = [
-                asyncio.create_task(self._follow(ws, i == 0))
+                asyncio.create_task(self._follow(ws, decode=i == 0))
                 for i, ws in enumerate(sockets[: self.followers])
             ]
-            tasks.append(asyncio.create_task(self._rate()))
+            if self.rate > 0:
+                tasks.append(asyncio.create_task(self._rate()))
             print("ready", flush=True)
             await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
             for task in tasks:
@@ -62,40 +77,59 @@ class Clients:
                 with contextlib.suppress(TimeoutError, aiohttp.ClientError):
                     await asyncio.wait_for(ws.close(), 5)
 
-    async def _follow(self, ws: aiohttp.ClientWebSocketResponse, collect: bool) -> None:
+    async def _follow(self, ws: aiohttp.ClientWebSocketResponse, decode: bool) -> None:
         async for msg in ws:
             if msg.type is not aiohttp.WSMsgType.TEXT:
                 break
             now = time.perf_counter()
-            frame = json.loads(msg.data)
-            frame_id = int(frame["id"])
-            if frame["type"] != "snapshot" and frame_id % SAMPLE_EVERY == 0:
+            self.frames += 1
+            if decode:
+                frame = json.loads(msg.data)
+                frame_id, kind = int(frame["id"]), str(frame["type"])
+            else:
+                head = HEAD.search(msg.data, 0, 80)
+                if head is None:
+                    raise ValueError(f"a frame without an id and type at its head: {msg.data[:80]}")
+                frame_id, kind = int(head[1]), head[2]
+            if kind != "snapshot" and frame_id % SAMPLE_EVERY == 0:
                 self.received.append((frame_id, now))
-            if collect and frame["type"] == "sample":
-                self.sample_ids.append(str(frame["data"]["id"]))
         self.closed_followers += 1
 
+    async def _sample_ids(self, client: DaemonClient) -> None:
+        """The newest sample ids, once a second (what a rater's TUI lists)."""
+        while True:
+            with contextlib.suppress(Exception):
+                page, _ = await client.samples(limit=50)
+                self.sample_ids = [str(s["id"]) for s in page] or self.sample_ids
+            await asyncio.sleep(SAMPLE_IDS_EVERY_S)
+
     async def _rate(self) -> None:
-        if self.rate <= 0:
-            return
+        from rlaif_tui.api import DaemonClient, RatingIn
+
         async with DaemonClient(self.url, self.token, timeout_s=30) as client:
-            period = 1.0 / self.rate
-            next_at = time.perf_counter()
-            while True:
-                next_at += period
-                await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
-                if not self.sample_ids:
-                    continue
-                sample = self.sample_ids[self.sent % len(self.sample_ids)]
-                rating = RatingIn(id=uuid.uuid4().hex, sample_id=sample, score=1 + self.sent % 5)
-                t0 = time.perf_counter()
-                self.sent += 1
-                try:
-                    await client.rate(rating)
-                except Exception:
-                    self.failed += 1
-                    continue
-                self.rating_ack_s.append(time.perf_counter() - t0)
+            ids = asyncio.create_task(self._sample_ids(client))
+            try:
+                period = 1.0 / self.rate
+                next_at = time.perf_counter()
+                while True:
+                    next_at += period
+                    await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+                    if not self.sample_ids:
+                        continue
+                    sample = self.sample_ids[self.sent % len(self.sample_ids)]
+                    rating = RatingIn(
+                        id=uuid.uuid4().hex, sample_id=sample, score=1 + self.sent % 5
+                    )
+                    t0 = time.perf_counter()
+                    self.sent += 1
+                    try:
+                        await client.rate(rating)
+                    except Exception:
+                        self.failed += 1
+                        continue
+                    self.rating_ack_s.append(time.perf_counter() - t0)
+            finally:
+                ids.cancel()
 
 
 def main() -> None:
@@ -106,6 +140,7 @@ def main() -> None:
     json.dump(
         {
             "received": clients.received,
+            "frames": clients.frames,
             "rating_ack_s": clients.rating_ack_s,
             "sent": clients.sent,
             "failed": clients.failed,
