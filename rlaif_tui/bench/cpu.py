@@ -2,9 +2,10 @@
 processes, and the whole machine, from Linux's /proc (elsewhere every figure is None).
 
 A thread is named by what Python knows of it (`threading` names by native id: the event
-loop's main thread, the trainer's thread, the ratings store's and the executor's threads);
-a thread Python did not start (torch's intra-op pool, the sandbox's Rust lanes) by its
-kernel name (`comm`). `busy_s` of the machine is every core's non-idle time (user, nice,
+loop's main thread is `loop`, then the trainer's, the ratings store's and the executor's
+threads); a thread Python did not start by its kernel name (`comm`): the sandbox's Rust
+lanes are `native:sandbox-lane`, threads nobody named (torch's intra-op pool)
+`native:unnamed`. The machine's busy time is every core's non-idle time (user, nice,
 system, irq, softirq, steal) since boot, so a window's delta over its wall time is how many
 cores were busy, whoever used them.
 """
@@ -40,6 +41,7 @@ def thread_groups(names: dict[int, str] | None = None) -> dict[str, float] | Non
     if not task.is_dir():
         return None
     known = names if names is not None else python_thread_names()
+    process_comm = (PROC / "self" / "comm").read_text().strip()
     out: dict[str, float] = {}
     for entry in task.iterdir():
         try:
@@ -48,7 +50,9 @@ def thread_groups(names: dict[int, str] | None = None) -> dict[str, float] | Non
             comm = (entry / "comm").read_text().strip()
         except (OSError, ValueError):
             continue  # the thread ended meanwhile
-        group = known.get(tid) or f"native:{_without_counter(comm)}"
+        # a native thread nobody named keeps the process's name: torch's intra-op pool
+        native = "unnamed" if comm == process_comm else _without_counter(comm)
+        group = known.get(tid) or f"native:{native}"
         out[group] = out.get(group, 0.0) + _cpu_of(_stat_fields(text), children=False)
     return out
 

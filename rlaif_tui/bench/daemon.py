@@ -29,6 +29,7 @@ from typing import Any
 
 from rlaif_tui.bench.cpu import CpuSnapshot, CpuUse, process_cpu_s
 from rlaif_tui.config.train import TrainConfig
+from rlaif_tui.daemon.hub import TICK_S
 
 WARMUP_STEPS = 2
 """Steps trained before the first arm (first forward passes, sandbox lanes, allocator)."""
@@ -65,6 +66,8 @@ class Report:
     arm_s: float
     arms: str
     queue_limit: int
+    event_tick_s: float
+    """How long the daemon gathered events before sending them (one write per client)."""
     baseline_steps: int
     loaded_steps: int
     baseline_step_s: float
@@ -234,6 +237,7 @@ async def _bench(
     arm_s: float,
     pairs: int,
     queue_limit: int,
+    event_tick_s: float | None,
 ) -> tuple[Side, Side, float, int]:
     from rlaif_tui.daemon.auth import new_token
     from rlaif_tui.daemon.main import Options, start
@@ -243,6 +247,8 @@ async def _bench(
     options = Options(
         port=0, paused=True, queue_limit=queue_limit, max_connections_per_ip=clients + 64
     )
+    if event_tick_s is not None:
+        options.event_tick_s = event_tick_s
     running = await start(cfg, run_dir, False, options, token)
     published: dict[int, float] = {}
     running.hub.on_publish = lambda frame_id, _type: published.__setitem__(
@@ -321,6 +327,7 @@ def run_bench(
     arm_s: float = 60.0,
     pairs: int = 2,
     queue_limit: int = 256,
+    event_tick_s: float | None = None,
 ) -> Report:
     """Train `cfg` through `2 * pairs` arms of `arm_s` seconds, A B B A ... (see the module)."""
     load_before = list(os.getloadavg())
@@ -335,6 +342,7 @@ def run_bench(
                 arm_s=arm_s,
                 pairs=pairs,
                 queue_limit=queue_limit,
+                event_tick_s=event_tick_s,
             )
         )
     # NaN if no step fitted inside an arm (--arm-seconds shorter than a few step times)
@@ -349,6 +357,7 @@ def run_bench(
         arm_s=arm_s,
         arms="".join("B" if x else "A" for x in arm_order(pairs)),
         queue_limit=queue_limit,
+        event_tick_s=TICK_S if event_tick_s is None else event_tick_s,
         baseline_steps=len(base.step_s),
         loaded_steps=len(loaded.step_s),
         baseline_step_s=b,
@@ -382,7 +391,7 @@ def format_report(r: Report) -> str:
         [
             f"rlaif bench daemon: {r.config}, arms {r.arms} of {r.arm_s:g} s; B = {r.clients} "
             f"websocket clients in {r.processes} processes + {r.ratings_per_s:g} ratings/s; "
-            f"client queue limit {r.queue_limit}",
+            f"client queue limit {r.queue_limit}, events sent every {r.event_tick_s * 1000:g} ms",
             f"  median step time   {r.baseline_step_s:.3f} s without clients "
             f"({r.baseline_steps} steps), {r.loaded_step_s:.3f} s with them "
             f"({r.loaded_steps} steps): {r.step_time_change:+.1%}",
