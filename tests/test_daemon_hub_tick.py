@@ -149,3 +149,31 @@ async def test_websocket_clients_read_every_frame_of_a_tick_in_order(
             assert [len(f["data"]["message"]) for f in got] == sizes
     for ws in sockets:
         await ws.close()
+
+
+async def test_the_bench_reader_reads_every_frame_and_closes_cleanly(
+    client: TestClient[Any, Any],  # noqa: F811
+    daemon: Daemon,  # noqa: F811
+) -> None:
+    from rlaif_tui.bench.ws_follower import follow
+
+    got: list[dict[str, Any]] = []
+    sizes = [0, 125, 126, 65535, 65536, 300_000]
+    subscribed, all_in = asyncio.Event(), asyncio.Event()
+
+    def on_text(buf: bytearray, start: int, end: int, _: float) -> None:
+        got.append(json.loads(buf[start:end]))
+        subscribed.set()  # the snapshot came: the hub has this client
+        if len(got) == 1 + len(sizes):
+            all_in.set()
+
+    url = str(client.make_url("/api/events"))
+    reader = await follow(url, "test-token-0123456789abcdef", on_text)
+    await asyncio.wait_for(subscribed.wait(), 30)
+    ids = [daemon.hub.publish("log", {"level": "info", "message": "m" * n}) for n in sizes]
+    await asyncio.wait_for(all_in.wait(), 30)
+    assert got[0]["type"] == "snapshot"
+    assert [f["id"] for f in got[1:]] == ids
+    assert [len(f["data"]["message"]) for f in got[1:]] == sizes
+    reader.close()
+    assert await asyncio.wait_for(reader.closed, 10) == 1000  # the daemon's answer

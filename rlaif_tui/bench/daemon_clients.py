@@ -8,11 +8,12 @@ multiple of `SAMPLE_EVERY`, all followers), `frames` (frames the followers read)
 `rating_ack_s`, `sent`, `failed`, `closed_followers` (followers the daemon closed), `cpu_s`.
 
 A follower reads every frame as it arrives (the stream's rate), as a remote TUI would, but
-does only the work the benchmark needs, because on one machine the clients' CPU is taken
-from the daemon under test: the first follower of a process decodes every frame's JSON (the
-TUI's work); the others read a frame's id and type from its head (the daemon writes `"id"`
-and `"type"` first). A rating poster (RATE > 0) learns sample ids from `GET /api/samples`
-once a second, so it needs no websocket of its own.
+costs as little as it can, because on one machine the clients' CPU is taken from the daemon
+under test: it is a bare asyncio protocol (`ws_follower`) that parses each chunk's frames in
+one callback; the first follower of a process decodes every frame's JSON (the TUI's work),
+the others read a frame's id and type from its head (the daemon writes `"id"` and `"type"`
+first). A rating poster (RATE > 0) learns sample ids from `GET /api/samples` once a second,
+so it needs no websocket of its own.
 """
 
 from __future__ import annotations
@@ -30,12 +31,14 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 
+from rlaif_tui.bench.ws_follower import follow
+
 if TYPE_CHECKING:  # imported when a process posts ratings: followers start light
     from rlaif_tui.api import DaemonClient
 
 SAMPLE_EVERY = 4
 """Latency is recorded for every 4th frame id (all clients), to keep the report small."""
-HEAD = re.compile(r'"id": (\d+), "type": "(\w+)"')
+HEAD = re.compile(rb'"id": (\d+), "type": "(\w+)"')
 """A frame's id and type, the second and third keys the daemon writes."""
 SAMPLE_IDS_EVERY_S = 1.0
 
@@ -55,45 +58,49 @@ class Clients:
 
     async def run(self) -> None:
         """Connect everything, say `ready`, and go on until stdin closes."""
+        url = f"{self.url}/api/events"
+        followers = [
+            await follow(url, self.token, self._decode if i == 0 else self._head)
+            for i in range(self.followers)
+        ]
         headers = {"Authorization": f"Bearer {self.token}"}
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector) as http:
-            sockets = [
-                await http.ws_connect(f"{self.url}/api/events", headers=headers, heartbeat=None)
-                for _ in range(self.followers + self.slow)
+            silent = [  # never read: the daemon must drop them, not wait for them
+                await http.ws_connect(url, headers=headers, heartbeat=None)
+                for _ in range(self.slow)
             ]
-            tasks = [
-                asyncio.create_task(self._follow(ws, decode=i == 0))
-                for i, ws in enumerate(sockets[: self.followers])
-            ]
-            if self.rate > 0:
-                tasks.append(asyncio.create_task(self._rate()))
+            rater = asyncio.create_task(self._rate()) if self.rate > 0 else None
             print("ready", flush=True)
             await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            for ws in sockets:
+            if rater is not None:
+                rater.cancel()
+                await asyncio.gather(rater, return_exceptions=True)
+            self.closed_followers = sum(f.closed.done() for f in followers)
+            for follower in followers:
+                follower.close()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*(f.closed for f in followers)), 10)
+            for ws in silent:
                 with contextlib.suppress(TimeoutError, aiohttp.ClientError):
                     await asyncio.wait_for(ws.close(), 5)
 
-    async def _follow(self, ws: aiohttp.ClientWebSocketResponse, decode: bool) -> None:
-        async for msg in ws:
-            if msg.type is not aiohttp.WSMsgType.TEXT:
-                break
-            now = time.perf_counter()
-            self.frames += 1
-            if decode:
-                frame = json.loads(msg.data)
-                frame_id, kind = int(frame["id"]), str(frame["type"])
-            else:
-                head = HEAD.search(msg.data, 0, 80)
-                if head is None:
-                    raise ValueError(f"a frame without an id and type at its head: {msg.data[:80]}")
-                frame_id, kind = int(head[1]), head[2]
-            if kind != "snapshot" and frame_id % SAMPLE_EVERY == 0:
-                self.received.append((frame_id, now))
-        self.closed_followers += 1
+    def _decode(self, buf: bytearray, start: int, end: int, now: float) -> None:
+        """The TUI's work: the whole frame's JSON."""
+        frame = json.loads(buf[start:end])
+        self._seen(int(frame["id"]), frame["type"] == "snapshot", now)
+
+    def _head(self, buf: bytearray, start: int, end: int, now: float) -> None:
+        """The benchmark's work: the frame's id and type, from its head."""
+        head = HEAD.search(buf, start, min(end, start + 80))
+        if head is None:
+            raise ValueError(f"a frame without an id and type at its head: {buf[start:end][:80]!r}")
+        self._seen(int(head[1]), head[2] == b"snapshot", now)
+
+    def _seen(self, frame_id: int, snapshot: bool, now: float) -> None:
+        self.frames += 1
+        if not snapshot and frame_id % SAMPLE_EVERY == 0:
+            self.received.append((frame_id, now))
 
     async def _sample_ids(self, client: DaemonClient) -> None:
         """The newest sample ids, once a second (what a rater's TUI lists)."""
