@@ -16,16 +16,22 @@ first arm to the end of the last, CPU shares, and the load average before and af
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import math
 import os
 import resource
 import statistics
 import sys
 import tempfile
 import time
+from array import array
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from rlaif_tui.bench.cpu import CpuSnapshot, CpuUse, process_cpu_s
 from rlaif_tui.config.train import TrainConfig
@@ -38,7 +44,9 @@ WARMUP_STEPS = 2
 @dataclass
 class Side:
     step_s: list[float] = field(default_factory=list)
-    latencies_s: list[float] = field(default_factory=list)
+    latencies_s: list[np.ndarray[Any, np.dtype[np.float64]]] = field(default_factory=list)
+    """Event latencies, one array per client process and arm (compact: the RSS figure is
+    this process's, and the daemon's growth must not be the benchmark's own samples)."""
     rating_ack_s: list[float] = field(default_factory=list)
     ratings_failed: int = 0
     frames: int = 0
@@ -107,11 +115,35 @@ class Report:
     load_after: list[float]
 
 
-def _quantile(values: list[float], q: float) -> float:
-    if not values:
+def _quantile(values: Sequence[float] | np.ndarray[Any, Any], q: float) -> float:
+    if len(values) == 0:
         return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+    ordered = np.sort(np.asarray(values, dtype=np.float64))
+    return float(ordered[min(len(ordered) - 1, int(q * len(ordered)))])
+
+
+class PublishTimes:
+    """When each frame was published (perf_counter), by id: ids grow by one per publish, so
+    an array of floats holds them (a dict of 100,000s of ids would grow this process)."""
+
+    def __init__(self, first_id: int) -> None:
+        self.first_id = first_id
+        self.times = array("d")
+
+    def __call__(self, frame_id: int, _type: str) -> None:
+        while self.first_id + len(self.times) < frame_id:
+            self.times.append(math.nan)
+        self.times.append(time.perf_counter())
+
+    def latencies(self, report: dict[str, Any]) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """Receive minus publish time of the frames a client process sampled."""
+        ids = np.frombuffer(base64.b64decode(report["received_ids"]), dtype=np.int64)
+        received = np.frombuffer(base64.b64decode(report["received_t"]), dtype=np.float64)
+        published = np.array(self.times, dtype=np.float64)
+        index = ids - self.first_id
+        known = (index >= 0) & (index < len(published))
+        out = received[known] - published[index[known]]
+        return out[np.isfinite(out)]
 
 
 def _cpu_s() -> float:
@@ -250,10 +282,8 @@ async def _bench(
     if event_tick_s is not None:
         options.event_tick_s = event_tick_s
     running = await start(cfg, run_dir, False, options, token)
-    published: dict[int, float] = {}
-    running.hub.on_publish = lambda frame_id, _type: published.__setitem__(
-        frame_id, time.perf_counter()
-    )
+    published = PublishTimes(running.hub.last_id + 1)
+    running.hub.on_publish = published
     base, loaded = Side(), Side()
     windows: list[tuple[Side, float, float]] = []
     rss_first = rss_last = float("nan")
@@ -291,8 +321,8 @@ async def _bench(
             side.dropped += running.hub.dropped - dropped0
             for proc in followers + raters:
                 got = await _stop_clients(proc)
-                side.latencies_s += [t - published[f] for f, t in got["received"] if f in published]
-                side.frames += len(got["received"])
+                side.latencies_s.append(published.latencies(got))
+                side.frames += len(base64.b64decode(got["received_ids"])) // 8
                 side.rating_ack_s += got["rating_ack_s"]
                 side.ratings_failed += got["failed"]
             windows.append((side, t0, t1))
@@ -345,6 +375,7 @@ def run_bench(
                 event_tick_s=event_tick_s,
             )
         )
+    latencies = np.concatenate(loaded.latencies_s) if loaded.latencies_s else np.zeros(0)
     # NaN if no step fitted inside an arm (--arm-seconds shorter than a few step times)
     b = statistics.median(base.step_s) if base.step_s else float("nan")
     ld = statistics.median(loaded.step_s) if loaded.step_s else float("nan")
@@ -367,8 +398,8 @@ def run_bench(
         loaded_mean_step_s=loaded.arm_s / loaded.step_share,
         mean_step_time_change=(loaded.arm_s / loaded.step_share) / (base.arm_s / base.step_share)
         - 1.0,
-        event_latency_p50_ms=_quantile(loaded.latencies_s, 0.50) * ms,
-        event_latency_p99_ms=_quantile(loaded.latencies_s, 0.99) * ms,
+        event_latency_p50_ms=_quantile(latencies, 0.50) * ms,
+        event_latency_p99_ms=_quantile(latencies, 0.99) * ms,
         rating_ack_p50_ms=_quantile(loaded.rating_ack_s, 0.50) * ms,
         rating_ack_p99_ms=_quantile(loaded.rating_ack_s, 0.99) * ms,
         frames_sampled=loaded.frames,

@@ -3,9 +3,11 @@
 
 `python -m rlaif_tui.bench.daemon_clients URL FOLLOWERS SLOW RATE` (token in `$RLAIF_TOKEN`)
 prints `ready` once connected, runs until its stdin closes, then prints one JSON object:
-`received` ([frame id, monotonic receive time] of every non-snapshot frame whose id is a
-multiple of `SAMPLE_EVERY`, all followers), `frames` (frames the followers read),
-`rating_ack_s`, `sent`, `failed`, `closed_followers` (followers the daemon closed), `cpu_s`.
+`received_ids` and `received_t` (base64 of native int64 and float64 arrays: frame id and
+monotonic receive time of every non-snapshot frame whose id is a multiple of `SAMPLE_EVERY`,
+all followers; compact, so the benchmark's process does not grow with them), `frames`
+(frames the followers read), `rating_ack_s`, `sent`, `failed`, `closed_followers` (followers
+the daemon closed), `cpu_s`.
 
 A follower reads every frame as it arrives (the stream's rate), as a remote TUI would, but
 costs as little as it can, because on one machine the clients' CPU is taken from the daemon
@@ -19,6 +21,7 @@ so it needs no websocket of its own.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import os
@@ -27,6 +30,7 @@ import resource
 import sys
 import time
 import uuid
+from array import array
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -49,7 +53,8 @@ class Clients:
     def __init__(self, url: str, token: str, followers: int, slow: int, rate: float) -> None:
         self.url, self.token = url, token
         self.followers, self.slow, self.rate = followers, slow, rate
-        self.received: list[tuple[int, float]] = []
+        self.received_ids = array("q")
+        self.received_t = array("d")
         self.frames = 0
         self.rating_ack_s: list[float] = []
         self.sent = self.failed = 0
@@ -100,7 +105,8 @@ class Clients:
     def _seen(self, frame_id: int, snapshot: bool, now: float) -> None:
         self.frames += 1
         if not snapshot and frame_id % SAMPLE_EVERY == 0:
-            self.received.append((frame_id, now))
+            self.received_ids.append(frame_id)
+            self.received_t.append(now)
 
     async def _sample_ids(self, client: DaemonClient) -> None:
         """The newest sample ids, once a second (what a rater's TUI lists)."""
@@ -146,7 +152,8 @@ def main() -> None:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     json.dump(
         {
-            "received": clients.received,
+            "received_ids": base64.b64encode(clients.received_ids.tobytes()).decode(),
+            "received_t": base64.b64encode(clients.received_t.tobytes()).decode(),
             "frames": clients.frames,
             "rating_ack_s": clients.rating_ack_s,
             "sent": clients.sent,
