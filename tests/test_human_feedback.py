@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 from rlaif_tui.api.models import RatingIn
+from rlaif_tui.config.feedback import HumanConfig
 from rlaif_tui.feedback.human import HumanFeedback, score_value
 from rlaif_tui.feedback.pairs import Pair
 
@@ -58,3 +62,47 @@ def test_a_confirming_rating_makes_a_penalty_rule() -> None:
     restored.load_state_dict(hf.state_dict())
     assert restored.penalties.apply(1.0, ["touches_gc"])[0] == -1.0
     assert restored.add([RatingIn(id="rating-1", sample_id="a", score=1)]) == ["duplicate"]
+
+
+def hold_feedback(hold_s: float, rater_hold_s: float) -> HumanFeedback:
+    return HumanFeedback(HumanConfig(hold_s=hold_s, rater_hold_s=rater_hold_s))
+
+
+def rate_later(hf: HumanFeedback, delay_s: float, rating: RatingIn) -> threading.Thread:
+    def run() -> None:
+        time.sleep(delay_s)
+        hf.add([rating])
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def test_nobody_rating_holds_only_hold_s() -> None:
+    hf = hold_feedback(0.2, 30.0)
+    hf.open_batch([rec("a", "x")])
+    waited = hf.hold()
+    assert 0.2 <= waited < 5.0  # not the 30 s kept for someone who is rating
+
+
+def test_while_someone_rates_the_batch_waits_for_a_score_then_hold_s() -> None:
+    hf = hold_feedback(0.2, 30.0)
+    hf.open_batch([rec("old", "x")])
+    hf.close_batch([rec("old", "x")], step=1)
+    assert hf.add([RatingIn(id="rating-old", sample_id="old", score=2)]) == ["late"]  # rating now
+    hf.open_batch([rec("a", "good"), rec("b", "bad")])
+    thread = rate_later(hf, 1.0, RatingIn(id="rating-a", sample_id="a", score=5))
+    waited = hf.hold()
+    thread.join()
+    assert waited >= 1.2  # past hold_s: it waited for the score, then hold_s after it
+    assert waited < 25.0  # released by the score, not by rater_hold_s
+    assert hf.value("a") == 1.0  # the score counts in this batch's update
+
+
+def test_a_rater_who_stopped_costs_at_most_rater_hold_s() -> None:
+    hf = hold_feedback(0.1, 0.6)
+    assert hf.add([RatingIn(id="rating-x", sample_id="gone", score=3)]) == ["unknown"]
+    hf.open_batch([rec("a", "x")])
+    assert hf.hold() >= 0.6  # someone rated just now: the batch waits the whole window
+    hf.last_rating_at = time.monotonic() - 5.0  # the last rating is older than the window
+    assert hf.hold() < 0.6

@@ -118,3 +118,58 @@ async def test_no_identical_ab_pair_over_50_draws(tmp_path: Path) -> None:
                 different_outcomes += 1
     finally:
         daemon.stop()
+
+
+RATER = (
+    "--set",
+    "reward.weights.human=0.5",
+    "--set",
+    "reward.human.hold_s=0.5",
+    "--set",
+    "reward.human.rater_hold_s=60",
+)
+
+
+async def test_while_someone_rates_the_next_batch_waits_for_the_score(tmp_path: Path) -> None:
+    """With `rater_hold_s` (the demo's), a person reading slowly still lands the score."""
+    daemon = start_daemon(tmp_path / "run", *RATER, "--steps", "4")
+    try:
+        app = RlaifApp(daemon.url, daemon.token, state_dir=tmp_path / "state", undo_window_s=0)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.press("r")
+            screen = app.screen
+            assert isinstance(screen, RatingScreen)
+            await until(lambda: screen.current is not None, pilot, 300, "a sample to rate")
+            assert screen.current is not None
+            first_step = int(screen.current.get("step", 0))
+            await pilot.press("3")  # someone is rating now
+
+            def next_batch_held() -> bool:
+                current, status = screen.current, app.model.status
+                return (
+                    current is not None
+                    and status is not None
+                    and int(current.get("step", 0)) > first_step
+                    and held(current, status)
+                )
+
+            await until(next_batch_held, pilot, 300, "a held sample of a later batch")
+            counters = str(screen.query_one("#rate-counters").render())
+            assert "up to 60s while you rate" in counters
+            assert screen.current is not None
+            assert app.model.status is not None
+            waiting, rated = app.model.status.step, str(screen.current["id"])
+            await pilot.pause(3.0)  # six times hold_s: the batch is still waiting for a score
+            assert app.model.status.step == waiting
+            await pilot.press("5")
+
+            def landed() -> bool:
+                landing = app.landing
+                return landing is not None and landing.sample_id == rated and bool(landing.after)
+
+            await until(landed, pilot, 120, "the rated sample's update")
+            await pilot.pause(0.5)
+            line = str(screen.query_one("#rate-landing").render())
+            assert f"{rated} rated 5: human – → 1.00" in line
+    finally:
+        daemon.stop()

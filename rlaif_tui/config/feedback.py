@@ -62,6 +62,10 @@ class HumanConfig(BaseModel):
     hold_s: float = Field(0.0, ge=0, le=3600)
     """Seconds to wait after publishing a batch's samples before the update, so ratings can
     still change its rewards (0: never wait; only ratings already in arrive early)."""
+    rater_hold_s: float = Field(0.0, ge=0, le=3600)
+    """While someone is rating (a rating arrived in the last `rater_hold_s` seconds), a batch
+    waits up to this long for a rating of one of its samples, and `hold_s` after each such
+    rating, so a person rating at reading speed lands every score in an update (0: off)."""
     keep_samples: int = Field(20_000, ge=100)
     """Recent samples kept in memory to resolve rating ids."""
 

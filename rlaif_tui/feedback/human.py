@@ -17,8 +17,9 @@ trainer never saw (another run, or evicted from memory) are counted as `unknown`
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from rlaif_tui.api.models import RatingIn
@@ -47,6 +48,11 @@ class HumanFeedback:
         self.counts = {"early": 0, "late": 0, "unknown": 0, "duplicate": 0, "confirmed": 0}
         self.step = 0
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
+        self.last_rating_at: float | None = None
+        """`time.monotonic()` of the latest rating (any kind): someone is rating."""
+        self.last_early_at: float | None = None
+        """`time.monotonic()` of the latest rating that counted early."""
 
     # ----- the trainer's side -------------------------------------------------------------
 
@@ -56,6 +62,34 @@ class HumanFeedback:
             for rec in records:
                 self._remember(rec)
                 self.pending.add(str(rec["id"]))
+
+    def hold(self, clock: Callable[[], float] = time.monotonic) -> float:
+        """Wait before the open batch's update so ratings can land in it; the seconds waited.
+
+        Always `hold_s`. While someone is rating (a rating arrived within `rater_hold_s` before
+        the hold began), up to `rater_hold_s` until a rating of this batch arrives, then `hold_s`
+        after the latest one (never past `rater_hold_s`): a person reading each program before
+        scoring it lands every score in an update instead of in the preference pool.
+        """
+        cfg = self.cfg
+        with self._arrived:
+            start = clock()
+            rating = self.last_rating_at is not None and start - self.last_rating_at <= (
+                cfg.rater_hold_s
+            )
+            limit = start + max(cfg.hold_s, cfg.rater_hold_s if rating else 0.0)
+            while True:
+                now = clock()
+                end = start + cfg.hold_s
+                if rating:
+                    early = self.last_early_at
+                    if early is not None and early >= start:  # rated: hold_s after the latest
+                        end = min(limit, max(end, early + cfg.hold_s))
+                    else:
+                        end = limit
+                if now >= end:
+                    return now - start
+                self._arrived.wait(end - now)
 
     def close_batch(self, records: Sequence[Mapping[str, Any]], step: int) -> None:
         """The update is done: from now on ratings of these samples arrive late."""
@@ -116,6 +150,14 @@ class HumanFeedback:
             self.counts["duplicate"] += 1
             return "duplicate"
         self.seen.add(r.id)
+        arrival = self._arrive(r)
+        self.last_rating_at = time.monotonic()
+        if arrival == "early":
+            self.last_early_at = self.last_rating_at
+        self._arrived.notify_all()
+        return arrival
+
+    def _arrive(self, r: RatingIn) -> Arrival:
         if r.chosen_id is not None and r.rejected_id is not None:
             chosen, rejected = self.samples.get(r.chosen_id), self.samples.get(r.rejected_id)
             if chosen is None or rejected is None:

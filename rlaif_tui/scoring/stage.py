@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -103,11 +102,11 @@ class ScoringStage:
         provisional = records(replace(scored, per_source=per_source, flags=flags))
         ids = [str(r["id"]) for r in provisional]
         self.human.open_batch(provisional)
-        hold = self.human.cfg.hold_s
+        cfg = self.human.cfg
         if "human" in weights:
-            if hold > 0 and publish is not None:
+            if (cfg.hold_s > 0 or cfg.rater_hold_s > 0) and publish is not None:
                 publish(provisional)  # people can rate these before the update
-                time.sleep(hold)
+                self.human.hold()
             per_source["human"] = [self.human.value(i) for i in ids]
         active = {k: w for k, w in weights.items() if k in per_source}
         rewards, mix_flags = mix(per_source, active)

@@ -1,8 +1,9 @@
 """Where a rating lands, in one line for the rating view.
 
-A 1–5 score of a sample whose batch is still held for ratings (`reward.human.hold_s`, the
-sample's step is after the status's) becomes that sample's `human` reward term before the
-update: the line shows the term, the reward and the advantage the daemon reports afterwards.
+A 1–5 score of a sample whose batch is still held for ratings (`reward.human.hold_s`, longer
+while someone rates with `rater_hold_s`; the sample's step is after the status's) becomes that
+sample's `human` reward term before the update: the line shows the term, the reward and the
+advantage the daemon reports afterwards.
 A score arriving after the update, or an A/B preference, cannot change that update: it is
 stored for preference pairs, which only online DPO and reward-model refits read; the line says
 which of those this run does.
@@ -42,11 +43,16 @@ class Landing:
                     f"advantage {'–' if self.held else _signed(self.before.get('advantage'))} → "
                     f"{_signed(self.after.get('advantage'))} (step {self.step}'s update)"
                 )
-            return f"{what}: arrived after step {self.step}'s update; {pairs_use(config)}"
+            return (
+                f"{what}: arrived after step {self.step}'s update; {pairs_use(config)}"
+                + rater_hint(config)
+            )
         if self.score is not None and self.held:
             return f"{what}: sent while step {self.step} is held; waiting for its update…"
         if self.score is not None:
-            return f"{what}: step {self.step} is already trained; {pairs_use(config)}"
+            return f"{what}: step {self.step} is already trained; {pairs_use(config)}" + rater_hint(
+                config
+            )
         return f"{what}: {pairs_use(config)}"
 
 
@@ -70,9 +76,15 @@ def human_weight(status: Status | None) -> float:
     return status.settings.reward_weights.get("human", 0.0) if status is not None else 0.0
 
 
-def hold_s(config: Mapping[str, Any] | None) -> float:
+def hold_s(config: Mapping[str, Any] | None, key: str = "hold_s") -> float:
     reward = (config or {}).get("reward") or {}
-    return float((reward.get("human") or {}).get("hold_s", 0.0))
+    return float((reward.get("human") or {}).get(key, 0.0))
+
+
+def rater_hint(config: Mapping[str, Any] | None) -> str:
+    """What keeps the next scores landing in updates (`reward.human.rater_hold_s`)."""
+    wait = hold_s(config, "rater_hold_s")
+    return f"; keep rating: the next batches wait up to {wait:g}s for a score" if wait > 0 else ""
 
 
 def weight_line(status: Status | None, config: Mapping[str, Any] | None) -> str:
@@ -80,10 +92,13 @@ def weight_line(status: Status | None, config: Mapping[str, Any] | None) -> str:
     weight = human_weight(status)
     if weight <= 0:
         return "human weight 0: scores become preference pairs only"
-    hold = hold_s(config)
-    if hold <= 0:
+    hold, rater = hold_s(config), hold_s(config, "rater_hold_s")
+    if hold <= 0 and rater <= 0:
         return f"human weight {weight:g}, no hold: scores arrive after updates"
-    return f"human weight {weight:g} · batches held {hold:g}s for ratings"
+    line = f"human weight {weight:g} · batches held {hold:g}s for ratings"
+    if rater > 0:
+        line += f", up to {rater:g}s while you rate"
+    return line
 
 
 def held(sample: Sample, status: Status | None) -> bool:

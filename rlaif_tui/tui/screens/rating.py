@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from rlaif_tui.api import Status
 from rlaif_tui.tui.filters import short_problem_id
 from rlaif_tui.tui.landing import held, human_weight, weight_line
 from rlaif_tui.tui.priority import Candidate, ab_partner, rating_queue
@@ -39,6 +40,8 @@ class RatingScreen(RunScreen):
         super().__init__()
         self.versus = False
         self.current: Sample | None = None
+        self.picked = False
+        """The shown sample was chosen from the list (or by undo): a new batch does not move it."""
         self.partner: Sample | None = None
         self.candidates: list[Candidate] = []
         self._seen = (-1, -1)
@@ -93,13 +96,26 @@ class RatingScreen(RunScreen):
         still_there = self.current is not None and any(
             c.id == self.current["id"] for c in self.candidates
         )
-        if not still_there:
+        if not still_there or self._to_held_batch(status):
             self._advance()
         elif self.current is not None:
             self._highlight(str(self.current["id"]))
 
+    def _to_held_batch(self, status: Status | None) -> bool:
+        """A batch is held for ratings and the shown sample, not picked by hand, is older:
+        show the held one, whose score still counts in an update."""
+        return (
+            not self.picked
+            and self.current is not None
+            and human_weight(status) > 0
+            and not held(self.current, status)
+            and bool(self.candidates)
+            and held(self.candidates[0].sample, status)
+        )
+
     def _advance(self, to: str | None = None) -> None:
         """Show the given sample, else the top of the queue."""
+        self.picked = to is not None
         model = self.rlaif.model
         choice = None
         if to is not None and to in model.samples:
