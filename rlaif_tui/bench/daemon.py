@@ -16,18 +16,26 @@ first arm to the end of the last, CPU shares, and the load average before and af
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import math
 import os
 import resource
 import statistics
 import sys
 import tempfile
 import time
+from array import array
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from rlaif_tui.bench.cpu import CpuSnapshot, CpuUse, process_cpu_s
 from rlaif_tui.config.train import TrainConfig
+from rlaif_tui.daemon.hub import TICK_S
 
 WARMUP_STEPS = 2
 """Steps trained before the first arm (first forward passes, sandbox lanes, allocator)."""
@@ -36,13 +44,21 @@ WARMUP_STEPS = 2
 @dataclass
 class Side:
     step_s: list[float] = field(default_factory=list)
-    latencies_s: list[float] = field(default_factory=list)
+    latencies_s: list[np.ndarray[Any, np.dtype[np.float64]]] = field(default_factory=list)
+    """Event latencies, one array per client process and arm (compact: the RSS figure is
+    this process's, and the daemon's growth must not be the benchmark's own samples)."""
     rating_ack_s: list[float] = field(default_factory=list)
     ratings_failed: int = 0
     frames: int = 0
     dropped: int = 0
     cpu_s: float = 0.0
     client_cpu_s: float = 0.0
+    """Of the websocket client processes, inside the arms."""
+    rater_cpu_s: float = 0.0
+    """Of the rating poster's process, inside the arms."""
+    cpu: CpuUse = field(default_factory=CpuUse)
+    load1: list[float] = field(default_factory=list)
+    """The 1-minute load average at the end of each arm."""
     wall_s: float = 0.0
     arm_s: float = 0.0
     """Wall time of the arms (time.time), and the steps' worth trained in them."""
@@ -58,6 +74,8 @@ class Report:
     arm_s: float
     arms: str
     queue_limit: int
+    event_tick_s: float
+    """How long the daemon gathered events before sending them (one write per client)."""
     baseline_steps: int
     loaded_steps: int
     baseline_step_s: float
@@ -83,15 +101,49 @@ class Report:
     """CPU seconds of the daemon process per wall second, without clients (2.0 = two cores)."""
     loaded_daemon_cpu_share: float
     loaded_clients_cpu_share: float
+    cpu_cores: dict[str, dict[str, Any] | None]
+    """Per side (`baseline`, `loaded`): cores busy on average over its arms (CPU seconds per
+    wall second, all from /proc): `daemon_threads` (this process's threads by name:
+    `loop` = the event loop that serves, `rlaif-trainer` = training, `rlaif-ratings` = the
+    ratings store, `native:NAME` = torch's and the sandbox's own threads), `training` (trainer
+    and native threads plus the sandbox's processes), `serving` (the rest of this process),
+    `clients` (the websocket client processes), `rater` (the rating poster's process),
+    `machine` (every core's busy time, whoever used it), `others` (machine minus all of the
+    above: other users of the machine), `load1_per_arm` (1-minute load average at each arm's
+    end)."""
     load_before: list[float]
     load_after: list[float]
 
 
-def _quantile(values: list[float], q: float) -> float:
-    if not values:
+def _quantile(values: Sequence[float] | np.ndarray[Any, Any], q: float) -> float:
+    if len(values) == 0:
         return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+    ordered = np.sort(np.asarray(values, dtype=np.float64))
+    return float(ordered[min(len(ordered) - 1, int(q * len(ordered)))])
+
+
+class PublishTimes:
+    """When each frame was published (perf_counter), by id: ids grow by one per publish, so
+    an array of floats holds them (a dict of 100,000s of ids would grow this process)."""
+
+    def __init__(self, first_id: int) -> None:
+        self.first_id = first_id
+        self.times = array("d")
+
+    def __call__(self, frame_id: int, _type: str) -> None:
+        while self.first_id + len(self.times) < frame_id:
+            self.times.append(math.nan)
+        self.times.append(time.perf_counter())
+
+    def latencies(self, report: dict[str, Any]) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """Receive minus publish time of the frames a client process sampled."""
+        ids = np.frombuffer(base64.b64decode(report["received_ids"]), dtype=np.int64)
+        received = np.frombuffer(base64.b64decode(report["received_t"]), dtype=np.float64)
+        published = np.array(self.times, dtype=np.float64)
+        index = ids - self.first_id
+        known = (index >= 0) & (index < len(published))
+        out = received[known] - published[index[known]]
+        return out[np.isfinite(out)]
 
 
 def _cpu_s() -> float:
@@ -146,6 +198,45 @@ async def _stop_clients(proc: asyncio.subprocess.Process) -> dict[str, Any]:
     return report
 
 
+def _cpu_delta(procs: list[asyncio.subprocess.Process], before: list[float | None]) -> float:
+    """CPU seconds `procs` used since `before` (read from /proc while they still run; 0
+    where /proc is not there)."""
+    total = 0.0
+    for proc, start in zip(procs, before, strict=True):
+        now = process_cpu_s(proc.pid)
+        if now is not None and start is not None:
+            total += now - start
+    return total
+
+
+TRAINING_THREADS = ("rlaif-trainer", "native:")
+"""Thread groups that train: the trainer's thread, and threads Python did not start (torch's
+intra-op pool, the sandbox's lanes)."""
+
+
+def cpu_cores(side: Side) -> dict[str, Any] | None:
+    """Cores busy on average over `side`'s arms, by whom; None without /proc."""
+    use, wall = side.cpu, side.wall_s
+    if not use.measured or wall <= 0:
+        return None
+    threads = {name: s / wall for name, s in sorted(use.threads.items())}
+    training = sum(v for k, v in threads.items() if k.startswith(TRAINING_THREADS))
+    daemon = sum(threads.values())
+    sandbox = use.helpers_s / wall
+    clients, rater = side.client_cpu_s / wall, side.rater_cpu_s / wall
+    machine = use.machine_s / wall
+    return {
+        "daemon_threads": threads,
+        "training": training + sandbox,
+        "serving": daemon - training,
+        "clients": clients,
+        "rater": rater,
+        "machine": machine,
+        "others": max(0.0, machine - daemon - sandbox - clients - rater),
+        "load1_per_arm": side.load1,
+    }
+
+
 def _steps_within(points: list[dict[str, Any]], t0: float, t1: float) -> list[float]:
     """Step times of the steps that started and ended in [t0, t1] (wall clock)."""
     out = []
@@ -178,6 +269,7 @@ async def _bench(
     arm_s: float,
     pairs: int,
     queue_limit: int,
+    event_tick_s: float | None,
 ) -> tuple[Side, Side, float, int]:
     from rlaif_tui.daemon.auth import new_token
     from rlaif_tui.daemon.main import Options, start
@@ -187,11 +279,11 @@ async def _bench(
     options = Options(
         port=0, paused=True, queue_limit=queue_limit, max_connections_per_ip=clients + 64
     )
+    if event_tick_s is not None:
+        options.event_tick_s = event_tick_s
     running = await start(cfg, run_dir, False, options, token)
-    published: dict[int, float] = {}
-    running.hub.on_publish = lambda frame_id, _type: published.__setitem__(
-        frame_id, time.perf_counter()
-    )
+    published = PublishTimes(running.hub.last_id + 1)
+    running.hub.on_publish = published
     base, loaded = Side(), Side()
     windows: list[tuple[Side, float, float]] = []
     rss_first = rss_last = float("nan")
@@ -203,29 +295,36 @@ async def _bench(
             await asyncio.sleep(0.2)
         for i, with_load in enumerate(arm_order(pairs)):
             side = loaded if with_load else base
-            procs = []
+            followers: list[asyncio.subprocess.Process] = []
+            raters: list[asyncio.subprocess.Process] = []
             if with_load:
                 shares = [
                     clients // processes + (k < clients % processes) for k in range(processes)
                 ]
-                procs = [
-                    await _start_clients(running.url, token, n, rate if k == 0 else 0.0)
-                    for k, n in enumerate(shares)
-                ]
+                followers = [await _start_clients(running.url, token, n, 0.0) for n in shares]
+                if rate > 0:
+                    raters = [await _start_clients(running.url, token, 0, rate)]
+            ours = {p.pid for p in followers + raters}
+            cpu_before = CpuSnapshot.take(exclude=ours)
+            follower_cpu0 = [process_cpu_s(p.pid) for p in followers]
+            rater_cpu0 = [process_cpu_s(p.pid) for p in raters]
             dropped0, cpu0 = running.hub.dropped, _cpu_s()
             t0, w0 = time.time(), time.perf_counter()
             await asyncio.sleep(arm_s)
             t1 = time.time()
             side.wall_s += time.perf_counter() - w0
             side.cpu_s += _cpu_s() - cpu0
+            side.cpu.add(cpu_before, CpuSnapshot.take(exclude=ours))
+            side.client_cpu_s += _cpu_delta(followers, follower_cpu0)
+            side.rater_cpu_s += _cpu_delta(raters, rater_cpu0)
+            side.load1.append(os.getloadavg()[0])
             side.dropped += running.hub.dropped - dropped0
-            for proc in procs:
+            for proc in followers + raters:
                 got = await _stop_clients(proc)
-                side.latencies_s += [t - published[f] for f, t in got["received"] if f in published]
-                side.frames += len(got["received"])
+                side.latencies_s.append(published.latencies(got))
+                side.frames += len(base64.b64decode(got["received_ids"])) // 8
                 side.rating_ack_s += got["rating_ack_s"]
                 side.ratings_failed += got["failed"]
-                side.client_cpu_s += got["cpu_s"]
             windows.append((side, t0, t1))
             if running.runner.failed:
                 raise RuntimeError(running.runner.failed)
@@ -258,6 +357,7 @@ def run_bench(
     arm_s: float = 60.0,
     pairs: int = 2,
     queue_limit: int = 256,
+    event_tick_s: float | None = None,
 ) -> Report:
     """Train `cfg` through `2 * pairs` arms of `arm_s` seconds, A B B A ... (see the module)."""
     load_before = list(os.getloadavg())
@@ -272,8 +372,10 @@ def run_bench(
                 arm_s=arm_s,
                 pairs=pairs,
                 queue_limit=queue_limit,
+                event_tick_s=event_tick_s,
             )
         )
+    latencies = np.concatenate(loaded.latencies_s) if loaded.latencies_s else np.zeros(0)
     # NaN if no step fitted inside an arm (--arm-seconds shorter than a few step times)
     b = statistics.median(base.step_s) if base.step_s else float("nan")
     ld = statistics.median(loaded.step_s) if loaded.step_s else float("nan")
@@ -286,6 +388,7 @@ def run_bench(
         arm_s=arm_s,
         arms="".join("B" if x else "A" for x in arm_order(pairs)),
         queue_limit=queue_limit,
+        event_tick_s=TICK_S if event_tick_s is None else event_tick_s,
         baseline_steps=len(base.step_s),
         loaded_steps=len(loaded.step_s),
         baseline_step_s=b,
@@ -295,8 +398,8 @@ def run_bench(
         loaded_mean_step_s=loaded.arm_s / loaded.step_share,
         mean_step_time_change=(loaded.arm_s / loaded.step_share) / (base.arm_s / base.step_share)
         - 1.0,
-        event_latency_p50_ms=_quantile(loaded.latencies_s, 0.50) * ms,
-        event_latency_p99_ms=_quantile(loaded.latencies_s, 0.99) * ms,
+        event_latency_p50_ms=_quantile(latencies, 0.50) * ms,
+        event_latency_p99_ms=_quantile(latencies, 0.99) * ms,
         rating_ack_p50_ms=_quantile(loaded.rating_ack_s, 0.50) * ms,
         rating_ack_p99_ms=_quantile(loaded.rating_ack_s, 0.99) * ms,
         frames_sampled=loaded.frames,
@@ -307,7 +410,8 @@ def run_bench(
         rss_growth_mb=rss_growth,
         baseline_daemon_cpu_share=base.cpu_s / base.wall_s,
         loaded_daemon_cpu_share=loaded.cpu_s / loaded.wall_s,
-        loaded_clients_cpu_share=loaded.client_cpu_s / loaded.wall_s,
+        loaded_clients_cpu_share=(loaded.client_cpu_s + loaded.rater_cpu_s) / loaded.wall_s,
+        cpu_cores={"baseline": cpu_cores(base), "loaded": cpu_cores(loaded)},
         load_before=load_before,
         load_after=list(os.getloadavg()),
     )
@@ -318,7 +422,7 @@ def format_report(r: Report) -> str:
         [
             f"rlaif bench daemon: {r.config}, arms {r.arms} of {r.arm_s:g} s; B = {r.clients} "
             f"websocket clients in {r.processes} processes + {r.ratings_per_s:g} ratings/s; "
-            f"client queue limit {r.queue_limit}",
+            f"client queue limit {r.queue_limit}, events sent every {r.event_tick_s * 1000:g} ms",
             f"  median step time   {r.baseline_step_s:.3f} s without clients "
             f"({r.baseline_steps} steps), {r.loaded_step_s:.3f} s with them "
             f"({r.loaded_steps} steps): {r.step_time_change:+.1%}",
@@ -335,10 +439,29 @@ def format_report(r: Report) -> str:
             f"  CPU (cores busy)   daemon {r.baseline_daemon_cpu_share:.2f} without clients, "
             f"{r.loaded_daemon_cpu_share:.2f} with them; client processes "
             f"{r.loaded_clients_cpu_share:.2f} (of {os.cpu_count()} cores, shared)",
+            *_cpu_lines(r),
             f"  load average       {' '.join(f'{x:.2f}' for x in r.load_before)} before, "
             f"{' '.join(f'{x:.2f}' for x in r.load_after)} after",
         ]
     )
+
+
+def _cpu_lines(r: Report) -> list[str]:
+    """Who kept the cores busy in each side's arms (see `Report.cpu_cores`)."""
+    lines = []
+    for side, label in (("baseline", "without clients"), ("loaded", "with clients")):
+        c = r.cpu_cores.get(side)
+        if c is None:
+            continue
+        threads = ", ".join(f"{k} {v:.2f}" for k, v in c["daemon_threads"].items() if v >= 0.005)
+        loads = " ".join(f"{x:.1f}" for x in c["load1_per_arm"])
+        lines += [
+            f"  cores {label:<16} training {c['training']:.2f}, serving {c['serving']:.2f}, "
+            f"clients {c['clients']:.2f}, rater {c['rater']:.2f}, others {c['others']:.2f} "
+            f"(machine {c['machine']:.2f}; load1 at arm ends {loads})",
+            f"    daemon threads     {threads}",
+        ]
+    return lines
 
 
 def json_line(r: Report) -> str:

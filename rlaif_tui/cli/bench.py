@@ -104,6 +104,12 @@ def bench_daemon(
     queue_limit: int = typer.Option(
         256, "--queue-limit", min=2, help="Frames a client may fall behind before it is dropped."
     ),
+    event_tick: float | None = typer.Option(
+        None,
+        "--event-tick",
+        min=0.0,
+        help="Seconds the daemon gathers events before sending them (default: the daemon's).",
+    ),
     overrides: Annotated[
         list[str] | None,
         typer.Option("--set", help="Override a config value, e.g. --set rollout.group_size=4."),
@@ -141,6 +147,7 @@ def bench_daemon(
         arm_s=arm_seconds,
         pairs=pairs,
         queue_limit=queue_limit,
+        event_tick_s=event_tick,
     )
     typer.echo(format_report(report))
     if as_json:

@@ -32,7 +32,7 @@ from rlaif_tui.daemon.guard import (
     REQUEST_TIMEOUT_S,
     CappedSite,
 )
-from rlaif_tui.daemon.hub import EventHub
+from rlaif_tui.daemon.hub import TICK_S, EventHub
 from rlaif_tui.daemon.runner import Runner
 from rlaif_tui.daemon.server import Daemon, close_sockets, make_app
 from rlaif_tui.daemon.store import RatingsStore
@@ -58,6 +58,8 @@ class Options:
     """Start with training paused (resume through the API)."""
     queue_limit: int = 256
     """Frames a websocket client may fall behind before it is dropped."""
+    event_tick_s: float = TICK_S
+    """How long events gather before they go out together (one write per client per tick)."""
     request_timeout_s: float = REQUEST_TIMEOUT_S
     """Bound on a request's headers, its body, and an idle keep-alive connection."""
     max_connections_per_ip: int = MAX_CONNECTIONS_PER_IP
@@ -209,7 +211,9 @@ async def start(
 
         return Trainer.from_config(cfg, run_dir, resume=resume, hooks=hooks)
 
-    hub = EventHub(lambda: runner.snapshot(), queue_limit=options.queue_limit)
+    hub = EventHub(
+        lambda: runner.snapshot(), queue_limit=options.queue_limit, tick_s=options.event_tick_s
+    )
     runner = Runner(
         cfg,
         run_dir,

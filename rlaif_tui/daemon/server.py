@@ -25,7 +25,7 @@ from rlaif_tui import __version__
 from rlaif_tui.api.models import ControlAction, RatingIn, SettingsPatch
 from rlaif_tui.daemon.auth import LOOPBACK_NAMES, require_allowed_host, require_token
 from rlaif_tui.daemon.errors import ApiFailure, from_validation, json_body, json_errors
-from rlaif_tui.daemon.hub import EventHub, Subscriber
+from rlaif_tui.daemon.hub import EventHub, Subscriber, Write
 from rlaif_tui.daemon.jsonout import respond
 from rlaif_tui.daemon.runner import Runner
 from rlaif_tui.daemon.samples import STATUSES, SampleFilter
@@ -341,16 +341,16 @@ async def events(request: web.Request) -> web.StreamResponse:
     sockets = request.app[sockets_key]
     sockets.add(ws)
     tasks: list[asyncio.Task[None]] = []
-    sent = [since or 0]  # id of the last frame handed to this socket
 
     def dropped() -> None:  # the hub found this client's queue full
         for task in tasks:
             task.cancel()
-        reason = f"too slow: {sub.limit} frames behind; reconnect with ?since={sent[0]}"
+        reason = f"too slow: {sub.limit} frames behind; reconnect with ?since={sub.sent_id}"
         tasks.append(asyncio.create_task(_close(ws, request, WSCloseCode.TRY_AGAIN_LATER, reason)))
 
-    sub = d.hub.subscribe(since, on_drop=dropped)
-    tasks.append(asyncio.create_task(_pump(sub, ws, sent)))
+    sub = d.hub.subscribe(since, on_drop=dropped, write=_direct_writer(ws, request))
+    sub.sent_id = since or 0
+    tasks.append(asyncio.create_task(_pump(sub, ws)))
     try:
         async for msg in ws:  # clients send nothing we act on; this notices them leaving
             if msg.type is WSMsgType.ERROR:
@@ -364,12 +364,45 @@ async def events(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-async def _pump(sub: Subscriber, ws: web.WebSocketResponse, sent: list[int]) -> None:
+WRITE_BUFFER_LIMIT = 64 * 1024
+"""Bytes a client's socket may hold unsent before frames for it wait in its queue instead."""
+
+
+def _direct_writer(ws: web.WebSocketResponse, request: web.Request) -> Write:
+    """Writes the hub's ready-made websocket frames straight to the client's transport.
+
+    Whole frames only, from the loop's thread, so they never interleave with a frame that
+    aiohttp writes (pings, close) mid-way. Refuses while the socket is closing or holds more
+    than `WRITE_BUFFER_LIMIT` unsent bytes: the frames then queue, and the pump sends them
+    with aiohttp's flow control."""
+    transport = request.transport
+
+    def write(data: bytes) -> bool:
+        if ws.closed or transport is None or transport.is_closing():
+            return False
+        if transport.get_write_buffer_size() > WRITE_BUFFER_LIMIT:
+            return False
+        transport.write(data)
+        return True
+
+    return write
+
+
+async def _pump(sub: Subscriber, ws: web.WebSocketResponse) -> None:
+    """Send what queues for `sub`: all at once if the socket takes it, else frame by frame
+    (aiohttp's send waits for the socket to drain)."""
     with contextlib.suppress(ConnectionError, RuntimeError):
         while True:
-            frame = await sub.get()
-            await ws.send_frame(frame.data, WSMsgType.TEXT)  # the hub's bytes, shared
-            sent[0] = frame.id
+            await sub.ready()
+            if sub.write_queued():
+                continue
+            frame = sub.frames.popleft()
+            sub.sending = True
+            try:
+                await ws.send_frame(frame.data, WSMsgType.TEXT)  # the hub's bytes, shared
+            finally:
+                sub.sending = False
+            sub.sent_id = frame.id
 
 
 async def _close(

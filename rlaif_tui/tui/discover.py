@@ -161,9 +161,10 @@ def rlaif_command() -> list[str]:
     return [found]
 
 
-DEMO_HOLD_S = 4.0
-"""Seconds the demo holds each batch's update open for ratings (`reward.human.hold_s`), so a
-rating of a fresh sample lands in that batch's update instead of only becoming a pair."""
+DEMO_HOLD_S = 1.0
+"""Seconds the demo holds each batch's update open for ratings (`reward.human.hold_s`), and the
+grace after each score while someone rates. Short: a demo step computes in about 1.2 s, and a
+4 s hold made the demo spend two thirds of its time waiting for ratings nobody was giving."""
 DEMO_RATER_HOLD_S = 20.0
 """While someone rates, the demo's batches wait up to this long for a score
 (`reward.human.rater_hold_s`): reading a program takes longer than `DEMO_HOLD_S`."""
