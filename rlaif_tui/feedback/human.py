@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from rlaif_tui.api.models import RatingIn
@@ -63,7 +63,7 @@ class HumanFeedback:
                 self._remember(rec)
                 self.pending.add(str(rec["id"]))
 
-    def hold(self, clock: Callable[[], float] = time.monotonic) -> float:
+    def hold(self) -> float:
         """Wait before the open batch's update so ratings can land in it; the seconds waited.
 
         Always `hold_s`. While someone is rating (a rating arrived within `rater_hold_s` before
@@ -73,13 +73,13 @@ class HumanFeedback:
         """
         cfg = self.cfg
         with self._arrived:
-            start = clock()
+            start = time.monotonic()
             rating = self.last_rating_at is not None and start - self.last_rating_at <= (
                 cfg.rater_hold_s
             )
             limit = start + max(cfg.hold_s, cfg.rater_hold_s if rating else 0.0)
             while True:
-                now = clock()
+                now = time.monotonic()
                 end = start + cfg.hold_s
                 if rating:
                     early = self.last_early_at
