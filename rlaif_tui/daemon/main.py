@@ -34,8 +34,9 @@ from rlaif_tui.daemon.guard import (
 )
 from rlaif_tui.daemon.hub import TICK_S, EventHub
 from rlaif_tui.daemon.runner import Runner
-from rlaif_tui.daemon.server import Daemon, close_sockets, make_app
+from rlaif_tui.daemon.server import Daemon, make_app
 from rlaif_tui.daemon.store import RatingsStore
+from rlaif_tui.daemon.stream import close_sockets
 from rlaif_tui.train.run_dir import RunLock
 
 if TYPE_CHECKING:

@@ -1,5 +1,8 @@
 """The aiohttp application: routes of docs/architecture.md "Daemon", described in openapi.yaml.
 
+The HTTP routes are here; the websocket stream (`/api/events`) is `daemon/stream.py`, and
+query parameter parsing `daemon/params.py`.
+
 Handlers validate what a client sends (a 4xx naming the field, never a 5xx), read the runner's
 published state, and send control to it; storage goes through the ratings store on its own
 thread so an fsync never stalls the event loop.
@@ -8,9 +11,7 @@ thread so an fsync never stalls the event loop.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
@@ -18,18 +19,20 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from rlaif_tui import __version__
 from rlaif_tui.api.models import ControlAction, RatingIn, SettingsPatch
 from rlaif_tui.daemon.auth import LOOPBACK_NAMES, require_allowed_host, require_token
 from rlaif_tui.daemon.errors import ApiFailure, from_validation, json_body, json_errors
-from rlaif_tui.daemon.hub import EventHub, Subscriber, Write
+from rlaif_tui.daemon.hub import EventHub
 from rlaif_tui.daemon.jsonout import respond
+from rlaif_tui.daemon.params import float_param, int_param, query
 from rlaif_tui.daemon.runner import Runner
 from rlaif_tui.daemon.samples import STATUSES, SampleFilter
 from rlaif_tui.daemon.store import RatingConflict, RatingsStore, StorageFull
+from rlaif_tui.daemon.stream import events, setup_stream
 
 OPENAPI = Path(__file__).with_name("openapi.yaml")
 MAX_BODY = 64 * 1024
@@ -54,8 +57,6 @@ class Daemon:
 
 
 daemon_key = web.AppKey("daemon", Daemon)
-Sockets = set[web.WebSocketResponse]
-sockets_key: web.AppKey[Sockets] = web.AppKey("sockets", Sockets)
 
 
 def make_app(daemon: Daemon, token: str, hosts: frozenset[str] = LOOPBACK_NAMES) -> web.Application:
@@ -65,7 +66,7 @@ def make_app(daemon: Daemon, token: str, hosts: frozenset[str] = LOOPBACK_NAMES)
         client_max_size=MAX_BODY,
     )
     app[daemon_key] = daemon
-    app[sockets_key] = set()
+    setup_stream(app, daemon.hub)
     app.add_routes(
         [
             web.get("/api/health", health),
@@ -83,53 +84,11 @@ def make_app(daemon: Daemon, token: str, hosts: frozenset[str] = LOOPBACK_NAMES)
             web.get("/api/events", events),
         ]
     )
-    app.on_shutdown.append(close_sockets)
     return app
 
 
 def _daemon(request: web.Request) -> Daemon:
     return request.app[daemon_key]
-
-
-# ----- query parameters -------------------------------------------------------------------
-
-
-def _query(request: web.Request, allowed: set[str]) -> dict[str, str]:
-    for name in request.query:
-        if name not in allowed:
-            raise ApiFailure(
-                400,
-                "invalid",
-                f"unknown query parameter {name!r}; expected {sorted(allowed)}",
-                name,
-            )
-    return {k: request.query[k] for k in request.query}
-
-
-def _int(query: dict[str, str], name: str, default: int, lo: int, hi: int) -> int:
-    raw = query.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiFailure(400, "invalid", f"{name}: not an integer: {raw[:40]!r}", name) from None
-    if not lo <= value <= hi:
-        raise ApiFailure(400, "invalid", f"{name}: must be between {lo} and {hi}", name)
-    return value
-
-
-def _float(query: dict[str, str], name: str) -> float | None:
-    raw = query.get(name)
-    if raw is None:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ApiFailure(400, "invalid", f"{name}: not a number: {raw[:40]!r}", name) from None
-    if not math.isfinite(value):
-        raise ApiFailure(400, "invalid", f"{name}: must be a finite number", name)
-    return value
 
 
 # ----- routes -----------------------------------------------------------------------------
@@ -140,7 +99,7 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def status(request: web.Request) -> web.Response:
-    _query(request, set())
+    query(request, set())
     return respond(_daemon(request).runner.status().model_dump(mode="json"))
 
 
@@ -156,25 +115,25 @@ async def openapi(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    query = _query(request, {"since"})
-    since = _int(query, "since", 0, -1, 2**53)
+    params = query(request, {"since"})
+    since = int_param(params, "since", 0, -1, 2**53)
     points = [p for p in _daemon(request).runner.metrics if int(p.get("step", 0)) > since]
     return respond({"metrics": points})
 
 
 async def samples(request: web.Request) -> web.Response:
-    query = _query(request, {"offset", "limit", "problem", "min_reward", "max_reward", "status"})
-    offset = _int(query, "offset", 0, 0, 2**31)
-    limit = _int(query, "limit", 50, 1, MAX_PAGE)
-    state = query.get("status")
+    params = query(request, {"offset", "limit", "problem", "min_reward", "max_reward", "status"})
+    offset = int_param(params, "offset", 0, 0, 2**31)
+    limit = int_param(params, "limit", 50, 1, MAX_PAGE)
+    state = params.get("status")
     if state is not None and state not in STATUSES:
         raise ApiFailure(
             400, "invalid", f"status: {state[:40]!r} is not one of {sorted(STATUSES)}", "status"
         )
     keep = SampleFilter(
-        problem=query.get("problem"),
-        min_reward=_float(query, "min_reward"),
-        max_reward=_float(query, "max_reward"),
+        problem=params.get("problem"),
+        min_reward=float_param(params, "min_reward"),
+        max_reward=float_param(params, "max_reward"),
         status=state,
     )
     page, total = _daemon(request).runner.samples.page(keep, offset, limit)
@@ -193,7 +152,7 @@ def _validated(model: type[M], body: Any) -> M:
 
 
 async def sample(request: web.Request) -> web.Response:
-    _query(request, set())
+    query(request, set())
     index = _daemon(request).runner.samples
     record = index.get(request.match_info["id"])
     if record is None:
@@ -202,7 +161,7 @@ async def sample(request: web.Request) -> web.Response:
 
 
 async def post_rating(request: web.Request) -> web.Response:
-    _query(request, set())
+    query(request, set())
     d = _daemon(request)
     body = await json_body(request)
     rating = _validated(RatingIn, body)
@@ -267,8 +226,8 @@ def _rating_response(rating: Any, *, created: bool) -> web.Response:
 
 
 async def ratings(request: web.Request) -> web.StreamResponse:
-    query = _query(request, {"format"})
-    fmt = query.get("format", "json")
+    params = query(request, {"format"})
+    fmt = params.get("format", "json")
     d = _daemon(request)
     if fmt == "json":
         stored = await d.in_store(d.store.all)
@@ -290,7 +249,7 @@ def _pairs(store: RatingsStore) -> list[dict[str, str]]:
 
 
 async def control(request: web.Request) -> web.Response:
-    _query(request, set())
+    query(request, set())
     action = request.match_info["action"]
     d = _daemon(request)
     runner = d.runner
@@ -311,12 +270,12 @@ async def control(request: web.Request) -> web.Response:
 
 
 async def get_settings(request: web.Request) -> web.Response:
-    _query(request, set())
+    query(request, set())
     return respond(_daemon(request).runner.settings.model_dump(mode="json"))
 
 
 async def patch_settings(request: web.Request) -> web.Response:
-    _query(request, set())
+    query(request, set())
     d = _daemon(request)
     body = await json_body(request)
     patch = _validated(SettingsPatch, body)
@@ -325,103 +284,5 @@ async def patch_settings(request: web.Request) -> web.Response:
 
 
 async def config(request: web.Request) -> web.Response:
-    _query(request, set())
+    query(request, set())
     return respond(_daemon(request).config)
-
-
-async def events(request: web.Request) -> web.StreamResponse:
-    query = _query(request, {"since"})
-    since = None if "since" not in query else _int(query, "since", 0, 0, 2**53)
-    d = _daemon(request)
-    # No per-message deflate: it would compress every frame once per client.
-    ws = web.WebSocketResponse(heartbeat=20, max_msg_size=4096, compress=False)
-    if not ws.can_prepare(request).ok:
-        raise ApiFailure(400, "websocket_required", "connect with a websocket upgrade")
-    await ws.prepare(request)
-    sockets = request.app[sockets_key]
-    sockets.add(ws)
-    tasks: list[asyncio.Task[None]] = []
-
-    def dropped() -> None:  # the hub found this client's queue full
-        for task in tasks:
-            task.cancel()
-        reason = f"too slow: {sub.limit} frames behind; reconnect with ?since={sub.sent_id}"
-        tasks.append(asyncio.create_task(_close(ws, request, WSCloseCode.TRY_AGAIN_LATER, reason)))
-
-    sub = d.hub.subscribe(since, on_drop=dropped, write=_direct_writer(ws, request))
-    sub.sent_id = since or 0
-    tasks.append(asyncio.create_task(_pump(sub, ws)))
-    try:
-        async for msg in ws:  # clients send nothing we act on; this notices them leaving
-            if msg.type is WSMsgType.ERROR:
-                break
-    finally:
-        d.hub.unsubscribe(sub)
-        for task in tasks:
-            task.cancel()
-        sockets.discard(ws)
-        await _close(ws, request, WSCloseCode.OK)
-    return ws
-
-
-WRITE_BUFFER_LIMIT = 64 * 1024
-"""Bytes a client's socket may hold unsent before frames for it wait in its queue instead."""
-
-
-def _direct_writer(ws: web.WebSocketResponse, request: web.Request) -> Write:
-    """Writes the hub's ready-made websocket frames straight to the client's transport.
-
-    Whole frames only, from the loop's thread, so they never interleave with a frame that
-    aiohttp writes (pings, close) mid-way. Refuses while the socket is closing or holds more
-    than `WRITE_BUFFER_LIMIT` unsent bytes: the frames then queue, and the pump sends them
-    with aiohttp's flow control."""
-    transport = request.transport
-
-    def write(data: bytes) -> bool:
-        if ws.closed or transport is None or transport.is_closing():
-            return False
-        if transport.get_write_buffer_size() > WRITE_BUFFER_LIMIT:
-            return False
-        transport.write(data)
-        return True
-
-    return write
-
-
-async def _pump(sub: Subscriber, ws: web.WebSocketResponse) -> None:
-    """Send what queues for `sub`: all at once if the socket takes it, else frame by frame
-    (aiohttp's send waits for the socket to drain)."""
-    with contextlib.suppress(ConnectionError, RuntimeError):
-        while True:
-            await sub.ready()
-            if sub.write_queued():
-                continue
-            frame = sub.frames.popleft()
-            sub.sending = True
-            try:
-                await ws.send_frame(frame.data, WSMsgType.TEXT)  # the hub's bytes, shared
-            finally:
-                sub.sending = False
-            sub.sent_id = frame.id
-
-
-async def _close(
-    ws: web.WebSocketResponse, request: web.Request, code: int, reason: str = ""
-) -> None:
-    """Close `ws`, or cut the connection if the client does not take the close frame."""
-    if ws.closed:
-        return
-    try:
-        await asyncio.wait_for(ws.close(code=code, message=reason.encode()[:120]), 5.0)
-    except (TimeoutError, ConnectionError, RuntimeError):
-        if request.transport is not None:
-            request.transport.abort()
-
-
-async def close_sockets(app: web.Application) -> None:
-    sockets: Sockets = app[sockets_key]
-    for ws in list(sockets):
-        with contextlib.suppress(TimeoutError, ConnectionError, RuntimeError):
-            await asyncio.wait_for(
-                ws.close(code=WSCloseCode.GOING_AWAY, message=b"the daemon is shutting down"), 2.0
-            )
