@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from rlaif_tui.bench.cpu import CpuSnapshot, CpuUse, machine_busy_s, process_cpu_s
-from rlaif_tui.bench.daemon import json_line, run_bench
+from rlaif_tui.bench.daemon import run_bench
+from rlaif_tui.bench.daemon_report import json_line
 from rlaif_tui.config import load_config
 from rlaif_tui.config.train import TrainConfig
 

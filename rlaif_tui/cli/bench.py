@@ -120,7 +120,8 @@ def bench_daemon(
 
     The quickstart model without its warm start (the warm start changes what is generated,
     not what a step costs), no evaluation and no checkpoints, so steps differ only by load."""
-    from rlaif_tui.bench.daemon import format_report, json_line, run_bench
+    from rlaif_tui.bench.daemon import run_bench
+    from rlaif_tui.bench.daemon_report import format_report, json_line
     from rlaif_tui.config import ConfigError, load_config, parse_overrides
     from rlaif_tui.config.train import TrainConfig
 
