@@ -2,7 +2,7 @@
 //! threads may mutate an array the moment the GIL is released), the math runs detached, and
 //! results go back as new arrays without another copy.
 
-use numpy::ndarray::{Array, ArrayD, Dimension, Ix1, Ix2};
+use numpy::ndarray::{Array, Array1, ArrayD, ArrayView1, Dimension, Ix1, Ix2};
 use numpy::{
     IntoPyArray, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyUntypedArray,
     PyUntypedArrayMethods,
@@ -11,6 +11,7 @@ use pyo3::prelude::*;
 
 use super::errors::invalid;
 use crate::advantage::{self, fmt_shape, Groups, GrpoOptions, WhitenOptions};
+use crate::error;
 
 /// A numeric array copied out of Python as f64, and whether it arrived as float32 (results
 /// then go back as float32 too).
@@ -108,33 +109,25 @@ fn ddof(ddof: i64) -> PyResult<u8> {
     }
 }
 
-/// Rewards as a 1-D f64 array plus how they are grouped.
-fn grouped(
-    rewards: &Bound<'_, PyAny>,
-    group_size: Option<i64>,
-    ids: Option<&Bound<'_, PyAny>>,
-) -> PyResult<(Floats, GroupSpec)> {
-    let r = floats("rewards", rewards)?;
-    let spec = match (group_size, ids) {
-        (Some(_), Some(_)) => {
-            return Err(invalid("give group_size or group_ids, not both".into()));
-        }
-        (None, None) => return Err(invalid("give group_size or group_ids".into())),
-        (Some(g), None) if g < 1 => {
-            return Err(invalid(format!("group_size must be at least 1, got {g}")));
-        }
-        (Some(g), None) => GroupSpec::Size(g as usize),
-        (None, Some(ids)) => GroupSpec::Ids(group_ids(ids)?),
-    };
-    Ok((r, spec))
-}
-
+/// How rewards are grouped: in runs of `group_size`, or by an id per reward.
 enum GroupSpec {
     Size(usize),
     Ids(Vec<i64>),
 }
 
 impl GroupSpec {
+    fn new(group_size: Option<i64>, ids: Option<&Bound<'_, PyAny>>) -> PyResult<GroupSpec> {
+        match (group_size, ids) {
+            (Some(_), Some(_)) => Err(invalid("give group_size or group_ids, not both".into())),
+            (None, None) => Err(invalid("give group_size or group_ids".into())),
+            (Some(g), None) if g < 1 => {
+                Err(invalid(format!("group_size must be at least 1, got {g}")))
+            }
+            (Some(g), None) => Ok(GroupSpec::Size(g as usize)),
+            (None, Some(ids)) => Ok(GroupSpec::Ids(group_ids(ids)?)),
+        }
+    }
+
     fn groups(&self) -> Groups<'_> {
         match self {
             GroupSpec::Size(g) => Groups::Size(*g),
@@ -143,10 +136,20 @@ impl GroupSpec {
     }
 }
 
-fn rewards_1d(r: Floats) -> PyResult<(Array<f64, Ix1>, bool)> {
-    let f32 = r.f32;
+/// What the group estimators share: rewards and grouping checked while the GIL is held,
+/// `estimate` run detached, the result returned in the rewards' float width.
+fn by_group<'py>(
+    py: Python<'py>,
+    rewards: &Bound<'py, PyAny>,
+    group_size: Option<i64>,
+    group_ids: Option<&Bound<'py, PyAny>>,
+    estimate: impl FnOnce(ArrayView1<'_, f64>, Groups<'_>) -> error::Result<Array1<f64>> + Send,
+) -> PyResult<Bound<'py, PyAny>> {
+    let r = floats("rewards", rewards)?;
+    let spec = GroupSpec::new(group_size, group_ids)?;
     let a = ndim::<Ix1, _>("rewards", "1-D (one reward per completion)", r.array)?;
-    Ok((a, f32))
+    let out = py.detach(|| estimate(a.view(), spec.groups()))?;
+    Ok(to_python(py, out, r.f32))
 }
 
 /// GRPO advantages `(r - group mean) / (std + eps)`; see docs/architecture.md.
@@ -166,10 +169,9 @@ fn grpo_advantages<'py>(
         eps,
         ddof: self::ddof(ddof)?,
     };
-    let (r, spec) = grouped(rewards, group_size, group_ids)?;
-    let (r, f32) = rewards_1d(r)?;
-    let out = py.detach(|| advantage::grpo(r.view(), spec.groups(), &opts))?;
-    Ok(to_python(py, out, f32))
+    by_group(py, rewards, group_size, group_ids, |r, g| {
+        advantage::grpo(r, g, &opts)
+    })
 }
 
 /// Dr. GRPO advantages `r - group mean` (no std scaling).
@@ -181,10 +183,7 @@ fn dr_grpo_advantages<'py>(
     group_size: Option<i64>,
     group_ids: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let (r, spec) = grouped(rewards, group_size, group_ids)?;
-    let (r, f32) = rewards_1d(r)?;
-    let out = py.detach(|| advantage::dr_grpo(r.view(), spec.groups()))?;
-    Ok(to_python(py, out, f32))
+    by_group(py, rewards, group_size, group_ids, advantage::dr_grpo)
 }
 
 /// RLOO advantages `r_i - mean of the other rewards in the group`.
@@ -196,10 +195,7 @@ fn rloo_advantages<'py>(
     group_size: Option<i64>,
     group_ids: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let (r, spec) = grouped(rewards, group_size, group_ids)?;
-    let (r, f32) = rewards_1d(r)?;
-    let out = py.detach(|| advantage::rloo(r.view(), spec.groups()))?;
-    Ok(to_python(py, out, f32))
+    by_group(py, rewards, group_size, group_ids, advantage::rloo)
 }
 
 /// Whitening over the valid entries of `values` (TRL's `masked_whiten`).
