@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::error::{Error, Result};
+use super::privileges::{self, check, CAP_DAC_READ_SEARCH};
 use super::probe;
 use super::rules::{self, FsRules};
 use super::seccomp;
@@ -38,27 +39,11 @@ pub struct HarnessProtections {
     pub seccomp: bool,
 }
 
-const CAP_DAC_READ_SEARCH: u32 = 2;
-
-fn check(rc: libc::c_int, step: &'static str) -> Result<()> {
-    if rc < 0 {
-        Err(Error::Harden {
-            step,
-            source: std::io::Error::last_os_error(),
-        })
-    } else {
-        Ok(())
-    }
-}
-
 /// Confine the calling (single-threaded) harness process for the rest of its life.
 pub fn confine_harness(cfg: &HarnessConfig) -> Result<HarnessProtections> {
     let root = probe::is_root();
     let mut p = HarnessProtections::default();
-    let cap_last: u32 = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(40);
+    let cap_last = privileges::cap_last();
     // SAFETY: plain syscalls on the calling process with valid arguments.
     unsafe {
         if root {
@@ -66,38 +51,25 @@ pub fn confine_harness(cfg: &HarnessConfig) -> Result<HarnessProtections> {
         } else {
             let (uid, gid) = (libc::getuid(), libc::getgid());
             if libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) == 0 {
-                std::fs::write("/proc/self/setgroups", "deny")
-                    .and_then(|_| std::fs::write("/proc/self/uid_map", format!("{uid} {uid} 1")))
-                    .and_then(|_| std::fs::write("/proc/self/gid_map", format!("{gid} {gid} 1")))
+                // The same ids inside as outside: the harness wants the namespace, not root.
+                privileges::map_ids((uid, gid), (uid, gid))
                     .map_err(|e| Error::io("writing the harness's user namespace maps", e))?;
                 p.net_namespace = true;
             }
         }
-        for (res, v) in [(libc::RLIMIT_FSIZE, 0), (libc::RLIMIT_CORE, 0)] {
-            let lim = libc::rlimit {
-                rlim_cur: v,
-                rlim_max: v,
-            };
-            check(libc::setrlimit(res, &lim), "harness setrlimit")?;
-        }
+        privileges::set_rlimits(
+            [(libc::RLIMIT_FSIZE, 0), (libc::RLIMIT_CORE, 0)],
+            "harness setrlimit",
+        )?;
         if root {
             // Test code may import stdlib modules lazily and the stdlib may sit under a 0700
             // home (pyenv in /root): keep only CAP_DAC_READ_SEARCH, with Landlock below
             // confining every read to the allowed trees.
-            for cap in 0..=cap_last {
-                if cap != CAP_DAC_READ_SEARCH {
-                    check(
-                        libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0),
-                        "harness drop bounding caps",
-                    )?;
-                }
-            }
+            let keep = 1 << CAP_DAC_READ_SEARCH;
+            privileges::drop_bounding_caps(keep, cap_last, "harness drop bounding caps")?;
             let id = cfg.uid;
-            check(libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0), "keepcaps")?;
-            check(libc::setgroups(0, std::ptr::null()), "setgroups")?;
-            check(libc::setresgid(id, id, id), "setresgid")?;
-            check(libc::setresuid(id, id, id), "setresuid")?;
-            super::harden::set_caps(1 << CAP_DAC_READ_SEARCH)?;
+            privileges::switch_uid(id)?;
+            privileges::set_caps(keep)?;
             p.uid_drop = libc::getuid() == id && libc::geteuid() == id;
         }
         check(

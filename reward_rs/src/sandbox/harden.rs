@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{Error, Result};
 use super::limits::Limits;
+use super::privileges::{self, check, CAP_DAC_READ_SEARCH};
 use super::probe::{self, Protections};
 use super::rules::{self, FsRules};
 use super::seccomp;
@@ -53,24 +54,9 @@ static OWN_PIDNS: OnceLock<OwnedFd> = OnceLock::new();
 /// its PID namespace through it after set-up).
 static PROC_DIR: OnceLock<OwnedFd> = OnceLock::new();
 
-fn check(rc: libc::c_int, step: &'static str) -> Result<()> {
-    if rc < 0 {
-        Err(Error::Harden {
-            step,
-            source: std::io::Error::last_os_error(),
-        })
-    } else {
-        Ok(())
-    }
-}
-
 fn cstr(p: &Path) -> Result<CString> {
     CString::new(p.as_os_str().as_bytes())
         .map_err(|_| Error::Spawn(format!("path contains NUL: {}", p.display())))
-}
-
-fn write_file(path: &str, data: &str) -> std::io::Result<()> {
-    std::fs::write(path, data)
 }
 
 /// Namespaces, a private mount tree and the scratch tmpfs for the whole lane; compiles the
@@ -98,9 +84,8 @@ pub fn zygote_setup(cfg: ZygoteConfig) -> Result<Protections> {
                 | libc::CLONE_NEWIPC
                 | libc::CLONE_NEWUTS;
             if libc::unshare(all) == 0 {
-                write_file("/proc/self/setgroups", "deny")
-                    .and_then(|_| write_file("/proc/self/uid_map", &format!("0 {uid} 1")))
-                    .and_then(|_| write_file("/proc/self/gid_map", &format!("0 {gid} 1")))
+                // uid 0 inside: the zygote is root of the namespaces it sets up.
+                privileges::map_ids((uid, gid), (0, 0))
                     .map_err(|e| Error::io("writing user namespace maps", e))?;
                 p.user_namespace = true;
                 p.net_namespace = true;
@@ -157,11 +142,8 @@ pub fn zygote_setup(cfg: ZygoteConfig) -> Result<Protections> {
     p.landlock_scope = p.landlock_abi >= 6;
     // The zygote is expendable (its lane restarts it): the OOM killer should pick it and its
     // children before anything else; children inherit the score, so none pays for the write.
-    let _ = write_file("/proc/self/oom_score_adj", "1000");
-    let cap_last = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(40);
+    let _ = std::fs::write("/proc/self/oom_score_adj", "1000");
+    let cap_last = privileges::cap_last();
     let seccomp_ok = probe::seccomp_available();
     if p.mount_ipc_uts_namespaces {
         let proc_c = CString::new("/proc").unwrap();
@@ -252,43 +234,6 @@ pub fn protections() -> Option<Protections> {
     STATE.get().map(|s| s.prot.clone())
 }
 
-#[repr(C)]
-struct CapHeader {
-    version: u32,
-    pid: libc::c_int,
-}
-
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct CapData {
-    effective: u32,
-    permitted: u32,
-    inheritable: u32,
-}
-
-const CAP_DAC_READ_SEARCH: u32 = 2;
-
-pub(crate) fn set_caps(keep: u64) -> Result<()> {
-    let hdr = CapHeader {
-        version: 0x2008_0522,
-        pid: 0,
-    };
-    let lo = CapData {
-        effective: keep as u32,
-        permitted: keep as u32,
-        inheritable: 0,
-    };
-    let hi = CapData {
-        effective: (keep >> 32) as u32,
-        permitted: (keep >> 32) as u32,
-        inheritable: 0,
-    };
-    let data = [lo, hi];
-    // SAFETY: capset with a v3 header and two data words, as the ABI requires.
-    let rc = unsafe { libc::syscall(libc::SYS_capset, &hdr, data.as_ptr()) };
-    check(rc as libc::c_int, "capset")
-}
-
 /// Run in the freshly forked child, before it receives any code. Applies every protection the
 /// zygote promised or fails (the child then exits without running anything). Returns how long
 /// each step took, in CPU seconds, for profiling.
@@ -322,13 +267,7 @@ pub fn harden_child(job_dir: &Path, job_fd: RawFd) -> Result<Vec<(&'static str, 
         )?;
         lap("fds", &mut times);
         check(libc::chdir(job_dir_c.as_ptr()), "chdir scratch")?;
-        for (res, v) in st.cfg.limits.rlimits() {
-            let lim = libc::rlimit {
-                rlim_cur: v,
-                rlim_max: v,
-            };
-            check(libc::setrlimit(res, &lim), "setrlimit")?;
-        }
+        privileges::set_rlimits(st.cfg.limits.rlimits(), "setrlimit")?;
         lap("rlimits", &mut times);
         let keep: u64 = if st.keep_dac_search {
             1 << CAP_DAC_READ_SEARCH
@@ -336,21 +275,11 @@ pub fn harden_child(job_dir: &Path, job_fd: RawFd) -> Result<Vec<(&'static str, 
             0
         };
         if st.prot.uid_drop || st.prot.user_namespace {
-            for cap in 0..=st.cap_last {
-                if keep & (1u64 << cap) == 0 {
-                    check(
-                        libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0),
-                        "drop bounding caps",
-                    )?;
-                }
-            }
+            privileges::drop_bounding_caps(keep, st.cap_last, "drop bounding caps")?;
         }
         if st.prot.uid_drop {
             let id = st.cfg.uid;
-            check(libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0), "keepcaps")?;
-            check(libc::setgroups(0, std::ptr::null()), "setgroups")?;
-            check(libc::setresgid(id, id, id), "setresgid")?;
-            check(libc::setresuid(id, id, id), "setresuid")?;
+            privileges::switch_uid(id)?;
             if libc::getuid() != id || libc::geteuid() != id {
                 return Err(Error::Harden {
                     step: "setresuid",
@@ -359,7 +288,7 @@ pub fn harden_child(job_dir: &Path, job_fd: RawFd) -> Result<Vec<(&'static str, 
             }
         }
         if st.prot.uid_drop || st.prot.user_namespace {
-            set_caps(keep)?;
+            privileges::set_caps(keep)?;
             check(
                 libc::prctl(
                     libc::PR_CAP_AMBIENT,

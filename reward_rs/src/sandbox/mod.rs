@@ -78,6 +78,7 @@ pub mod lane;
 pub mod limits;
 pub mod outcome;
 pub mod output;
+mod privileges;
 pub mod probe;
 pub mod procs;
 pub mod rules;
