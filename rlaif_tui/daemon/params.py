@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import TypeVar
 
 from aiohttp import web
 
 from rlaif_tui.daemon.errors import ApiFailure
+
+N = TypeVar("N", int, float)
 
 
 def query(request: web.Request, allowed: set[str]) -> dict[str, str]:
@@ -22,27 +26,28 @@ def query(request: web.Request, allowed: set[str]) -> dict[str, str]:
     return {k: request.query[k] for k in request.query}
 
 
-def int_param(params: dict[str, str], name: str, default: int, lo: int, hi: int) -> int:
+def _parsed(params: dict[str, str], name: str, parse: Callable[[str], N], what: str) -> N | None:
+    """`params[name]` parsed, None if absent, or a 400 saying it is not `what`."""
     raw = params.get(name)
     if raw is None:
-        return default
+        return None
     try:
-        value = int(raw)
+        return parse(raw)
     except ValueError:
-        raise ApiFailure(400, "invalid", f"{name}: not an integer: {raw[:40]!r}", name) from None
+        raise ApiFailure(400, "invalid", f"{name}: not {what}: {raw[:40]!r}", name) from None
+
+
+def int_param(params: dict[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    value = _parsed(params, name, int, "an integer")
+    if value is None:
+        return default
     if not lo <= value <= hi:
         raise ApiFailure(400, "invalid", f"{name}: must be between {lo} and {hi}", name)
     return value
 
 
 def float_param(params: dict[str, str], name: str) -> float | None:
-    raw = params.get(name)
-    if raw is None:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ApiFailure(400, "invalid", f"{name}: not a number: {raw[:40]!r}", name) from None
-    if not math.isfinite(value):
+    value = _parsed(params, name, float, "a number")
+    if value is not None and not math.isfinite(value):
         raise ApiFailure(400, "invalid", f"{name}: must be a finite number", name)
     return value
