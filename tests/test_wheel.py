@@ -71,11 +71,23 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _env(tmp: Path) -> dict[str, str]:
+def _run(
+    venv: Path, tmp: Path, command: str, *args: str, input: str | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """The installed `command` of `venv`, run from `tmp` (outside the checkout), without this
+    venv's PYTHONPATH/VIRTUAL_ENV, with HOME and the cache under `tmp`."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["RLAIF_TUI_CACHE"] = str(tmp / "cache")
     env["HOME"] = str(tmp)
-    return env
+    return subprocess.run(
+        [str(venv / "bin" / command), *args],
+        cwd=tmp,
+        env=env,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_wheel_holds_every_config_and_data_file(wheel: Path) -> None:
@@ -94,72 +106,48 @@ def test_wheel_holds_every_config_and_data_file(wheel: Path) -> None:
 def test_installed_wheel_trains_and_runs_the_sandbox_from_anywhere(
     venv: Path, tmp_path: Path
 ) -> None:
-    python = str(venv / "bin" / "python")
-    where = subprocess.run(
-        [
-            python,
-            "-c",
-            "import rlaif_tui, rlaif_tui._reward\n"
-            "from rlaif_tui.resources import config_path\n"
-            "from rlaif_tui.tui.discover import QUICKSTART_CONFIG\n"
-            "from rlaif_tui.data.bundled import bundled_problems\n"
-            "print(rlaif_tui.__file__); print(config_path('smoke'))\n"
-            "print(QUICKSTART_CONFIG.is_file(), len(bundled_problems()))",
-        ],
-        cwd=tmp_path,
-        env=_env(tmp_path),
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.splitlines()
-    package, smoke, demo = where
+    where = _run(
+        venv,
+        tmp_path,
+        "python",
+        "-c",
+        "import rlaif_tui, rlaif_tui._reward\n"
+        "from rlaif_tui.resources import config_path\n"
+        "from rlaif_tui.tui.discover import QUICKSTART_CONFIG\n"
+        "from rlaif_tui.data.bundled import bundled_problems\n"
+        "print(rlaif_tui.__file__); print(config_path('smoke'))\n"
+        "print(QUICKSTART_CONFIG.is_file(), len(bundled_problems()))",
+    )
+    assert where.returncode == 0, where.stderr[-3000:]
+    package, smoke, demo = where.stdout.splitlines()
     assert package.startswith(str(venv)), package  # the wheel's copy, not the checkout
     assert smoke.startswith(str(venv))
     assert Path(smoke).is_file()
     assert demo.split() == ["True", "243"]
 
     run_dir = tmp_path / "run"
-    train = subprocess.run(
-        [
-            str(venv / "bin" / "rlaif"),
-            "train",
-            "--config",
-            smoke,
-            "--steps",
-            "1",
-            "--run-dir",
-            str(run_dir),
-        ],
-        cwd=tmp_path,
-        env=_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    steps = ["--steps", "1", "--run-dir", str(run_dir)]
+    train = _run(venv, tmp_path, "rlaif", "train", "--config", smoke, *steps)
     assert train.returncode == 0, train.stderr[-3000:]
     assert (run_dir / "metrics.jsonl").read_text().count("\n") >= 1
 
     # the packaged name works as well as the path
-    by_name = subprocess.run(
-        [str(venv / "bin" / "rlaif"), "train", "--config", "smoke", "--steps", "1"],
-        cwd=tmp_path,
-        env=_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    by_name = _run(venv, tmp_path, "rlaif", "train", "--config", "smoke", "--steps", "1")
     assert by_name.returncode == 0, by_name.stderr[-3000:]
     assert (tmp_path / "runs" / "smoke" / "metrics.jsonl").exists()
 
     job = '{"id": "j", "code": "def f(x):\\n    return x + 1", "tests": '
     job += '{"kind": "asserts", "asserts": ["assert f(1) == 2"]}}\n'
-    sandbox = subprocess.run(
-        [str(venv / "bin" / "rlaif"), "sandbox", "run", "-", "--isolation-floor", "none"],
-        cwd=tmp_path,
-        env=_env(tmp_path),
+    sandbox = _run(
+        venv,
+        tmp_path,
+        "rlaif",
+        "sandbox",
+        "run",
+        "-",
+        "--isolation-floor",
+        "none",
         input=job,
-        capture_output=True,
-        text=True,
         timeout=120,
     )
     assert sandbox.returncode == 0, sandbox.stderr
