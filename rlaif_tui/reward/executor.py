@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import rlaif_tui
 from rlaif_tui import _reward
-from rlaif_tui.reward.background import BackgroundRuns, JobLike
-from rlaif_tui.reward.job import Job, JobError
+from rlaif_tui.reward.background import BackgroundRuns, JobLike, checked_jobs
 from rlaif_tui.reward.outcome import Outcome
 
 
@@ -91,18 +90,8 @@ class Executor(BackgroundRuns):
 
     def run(self, jobs: Iterable[JobLike]) -> list[Outcome]:
         """Run a batch; the GIL is released while the lanes work."""
-        texts: list[str] = []
-        slots: list[Outcome | int] = []
-        for i, job in enumerate(jobs):
-            try:
-                j = job if isinstance(job, Job) else Job.from_dict(job)
-            except JobError as exc:
-                raw_id = job.get("id") if isinstance(job, Mapping) else None
-                slots.append(Outcome.invalid(str(raw_id or f"#{i}"), str(exc)))
-                continue
-            slots.append(len(texts))
-            texts.append(j.to_json())
-        results = self.core.run(texts) if texts else []
+        slots, valid = checked_jobs(jobs)
+        results = self.core.run([j.to_json() for j in valid]) if valid else []
         return [s if isinstance(s, Outcome) else Outcome.from_json(results[s]) for s in slots]
 
     def close(self) -> None:

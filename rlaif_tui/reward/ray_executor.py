@@ -18,12 +18,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from rlaif_tui.reward.background import BackgroundRuns, JobLike
-from rlaif_tui.reward.job import Job, JobError
+from rlaif_tui.reward.background import BackgroundRuns, JobLike, checked_jobs
 from rlaif_tui.reward.outcome import Outcome
 
 UID_STRIDE = 64
@@ -122,19 +121,9 @@ class RayExecutor(BackgroundRuns):
         if not self._actors:
             raise RuntimeError("the Ray executor is closed")
         ray = _ray()
-        slots: list[Outcome | int] = []
-        texts: list[str] = []
-        ids: list[str] = []
-        for i, job in enumerate(jobs):
-            try:
-                j = job if isinstance(job, Job) else Job.from_dict(job)
-            except JobError as exc:
-                raw_id = job.get("id") if isinstance(job, Mapping) else None
-                slots.append(Outcome.invalid(str(raw_id or f"#{i}"), str(exc)))
-                continue
-            slots.append(len(texts))
-            texts.append(j.to_json())
-            ids.append(j.id)
+        slots, valid = checked_jobs(jobs)
+        texts = [j.to_json() for j in valid]
+        ids = [j.id for j in valid]
         per = max(1, min(self.chunk_size, -(-len(texts) // len(self._actors))))
         chunks = [(s, texts[s : s + per]) for s in range(0, len(texts), per)]
         refs = [
