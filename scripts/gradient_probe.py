@@ -48,6 +48,7 @@ def average_gradient(t: Trainer, batches: int) -> tuple[Direction, list[str], fl
         adv = torch.as_tensor(sequence_advantages(t.cfg, rewards), dtype=torch.float32)
         t.policy.model.train()
         fwd = policy_forward(t.policy, batch.rollout, t.temperature)
+        # old_logp = logp.detach(): the ratio is exactly 1, so the clip range does not matter
         loss, _ = grpo_loss(
             fwd.logp,
             fwd.logp.detach(),
@@ -61,7 +62,8 @@ def average_gradient(t: Trainer, batches: int) -> tuple[Direction, list[str], fl
             max_tokens=batch.rollout.completion_ids.shape[1],
         )
         (loss / batches).backward()  # type: ignore[no-untyped-call]
-    grad = [-p.grad.detach().clone() for _, p in named if p.grad is not None]
+    # a parameter the loss does not reach keeps a zero: one entry per trainable parameter
+    grad = [torch.zeros_like(p) if p.grad is None else -p.grad.detach().clone() for _, p in named]
     return grad, [n for n, _ in named], float(np.mean(rates))
 
 

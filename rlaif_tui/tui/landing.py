@@ -76,14 +76,15 @@ def human_weight(status: Status | None) -> float:
     return status.settings.reward_weights.get("human", 0.0) if status is not None else 0.0
 
 
-def hold_s(config: Mapping[str, Any] | None, key: str = "hold_s") -> float:
+def human_seconds(config: Mapping[str, Any] | None, key: str) -> float:
+    """`reward.human.<key>` of the run's config (`hold_s`, `rater_hold_s`); 0 when absent."""
     reward = (config or {}).get("reward") or {}
     return float((reward.get("human") or {}).get(key, 0.0))
 
 
 def rater_hint(config: Mapping[str, Any] | None) -> str:
     """What keeps the next scores landing in updates (`reward.human.rater_hold_s`)."""
-    wait = hold_s(config, "rater_hold_s")
+    wait = human_seconds(config, "rater_hold_s")
     return f"; keep rating: the next batches wait up to {wait:g}s for a score" if wait > 0 else ""
 
 
@@ -92,7 +93,7 @@ def weight_line(status: Status | None, config: Mapping[str, Any] | None) -> str:
     weight = human_weight(status)
     if weight <= 0:
         return "human weight 0: scores become preference pairs only"
-    hold, rater = hold_s(config), hold_s(config, "rater_hold_s")
+    hold, rater = human_seconds(config, "hold_s"), human_seconds(config, "rater_hold_s")
     if hold <= 0 and rater <= 0:
         return f"human weight {weight:g}, no hold: scores arrive after updates"
     line = f"human weight {weight:g} · batches held {hold:g}s for ratings"
