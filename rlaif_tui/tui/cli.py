@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from rlaif_tui.tui.discover import (
+    QUICKSTART_CONFIG,
     DemoDaemon,
     Target,
     TargetError,
@@ -19,6 +20,7 @@ from rlaif_tui.tui.discover import (
     read_run_dir,
     shown_path,
 )
+from rlaif_tui.tui.hangup import EndingSignals
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -37,6 +39,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--rater", help="name stored with your ratings (default: your login)")
     parser.add_argument("--runs-root", type=Path, default=Path("runs"), help=argparse.SUPPRESS)
+    # The demo's config, for tests that need a daemon up in seconds (configs/smoke.yaml).
+    parser.add_argument(
+        "--demo-config", type=Path, default=QUICKSTART_CONFIG, help=argparse.SUPPRESS
+    )
     return parser.parse_args(argv)
 
 
@@ -52,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
             target = read_run_dir(args.run)
             url, token = url or target.url, token or target.token
         elif args.demo:
-            demo = DemoDaemon(runs_root=args.runs_root)
+            demo = DemoDaemon(config=args.demo_config, runs_root=args.runs_root)
         elif url is None:
             target = find_local(args.runs_root)
             if target is not None:
@@ -62,14 +68,18 @@ def main(argv: list[str] | None = None) -> None:
     app = RlaifApp(
         url, token, rater=args.rater, demo=demo, can_start_demo=url is None, target=target
     )
-    try:
-        app.run()
-    finally:
-        if app.demo is not None and app.demo.running:
-            if app.keep_demo:
-                again = f"{command_path('rlaif-tui')} --run {shown_path(app.demo.run_dir)}"
-                print(f"demo daemon still running; reconnect with: {again}")
-            else:
-                app.demo.stop()
+    with EndingSignals(app) as ending:  # SIGHUP/SIGTERM: exit the app, reach the finally
+        try:
+            app.run()
+        finally:
+            ending.stopping()
+            if app.demo is not None and app.demo.running:
+                if app.keep_demo:
+                    again = f"{command_path('rlaif-tui')} --run {shown_path(app.demo.run_dir)}"
+                    print(f"demo daemon still running; reconnect with: {again}")
+                else:
+                    app.demo.stop()
+    if ending.exit_code is not None:
+        sys.exit(ending.exit_code)
     if app.return_code:
         sys.exit(app.return_code)
