@@ -188,6 +188,9 @@ class OptimConfig(_Section):
     embedding_lr_scale: float = Field(1.0, ge=0)
     """Learning rate of the token and position embeddings relative to `lr` (0 freezes them;
     `models.param_groups`)."""
+    sharpness_lr: float = Field(0.0, ge=0)
+    """Learning rate of one learned logit scale (`models.sharpness`; 0 leaves it out). The RL
+    loss then also decides how sharp the policy samples; off in an `lr: 0` run."""
     schedule: Literal["constant", "linear", "cosine"] = "linear"
     """Learning-rate decay to 0 over `run.steps` after warm-up."""
     warmup_steps: int = Field(0, ge=0)

@@ -29,6 +29,7 @@ from rlaif_tui.models import checkpoint as ckpt
 from rlaif_tui.models.context import fit_to_context
 from rlaif_tui.models.param_groups import param_groups
 from rlaif_tui.models.policy import Policy, load_policy, save_policy
+from rlaif_tui.models.sharpness import Sharpness
 from rlaif_tui.scoring.sources import RewardSource
 from rlaif_tui.scoring.sources.build import build_sources
 from rlaif_tui.scoring.stage import ScoringStage
@@ -82,13 +83,26 @@ class Trainer:
             else FixedKLController(cfg.kl.coef)
         )
         o = cfg.optim
-        self.optimizer = torch.optim.AdamW(
-            param_groups(policy.model, policy.trainable_parameters(), o.lr, o.embedding_lr_scale),
-            lr=o.lr,
-            betas=o.betas,
-            eps=o.eps,
-            weight_decay=o.weight_decay,
+        groups = param_groups(
+            policy.model, policy.trainable_parameters(), o.lr, o.embedding_lr_scale
         )
+        self.sharpness: Sharpness | None = None
+        """The learned logit scale (`optim.sharpness_lr`; none in an lr-0 run)."""
+        if o.sharpness_lr > 0 and o.lr > 0:
+            self.sharpness = Sharpness(policy.model)
+            groups.append(
+                {
+                    "params": [self.sharpness.log_scale],
+                    "lr": o.sharpness_lr,
+                    "weight_decay": 0.0,
+                    "name": "sharpness",
+                }
+            )
+        self.optimizer = torch.optim.AdamW(
+            groups, lr=o.lr, betas=o.betas, eps=o.eps, weight_decay=o.weight_decay
+        )
+        if self.sharpness is not None:
+            self.sharpness.attach(self.optimizer)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda(cfg))
         self.evaluation = InTrainingEval(cfg)
         """The in-training evaluation (`eval.every`); its problems are set by `from_config`."""
@@ -232,6 +246,8 @@ class Trainer:
         self.step_count = step
         metrics.update(batch.step_metrics(time.perf_counter() - t0))
         metrics["lr"] = float(self.scheduler.get_last_lr()[0])
+        if self.sharpness is not None:
+            metrics["policy/sharpness"] = self.sharpness.total
         samples = batch.records(step, groups, batch.scored, advantages)
         self.scoring.after_step(samples, step)
         metrics.update(self.scoring.metrics())
@@ -270,6 +286,7 @@ class Trainer:
             "rng": ckpt.rng_state(),
             "sampler": self.sampler.state_dict(),
             "kl": self.kl_ctl.state_dict(),
+            "sharpness": None if self.sharpness is None else self.sharpness.total,
             "settings": {"reward_weights": self.weights, "temperature": self.temperature},
             "ratings": [r.model_dump() for r in self.ratings.values()],
             "feedback": self.scoring.state_dict(),
@@ -348,6 +365,8 @@ class Trainer:
         ckpt.set_rng_state(state["rng"])
         self.sampler.load_state_dict(state["sampler"])
         self.kl_ctl.load_state_dict(state["kl"])
+        if self.sharpness is not None and state.get("sharpness") is not None:
+            self.sharpness.total = float(state["sharpness"])
         settings = state.get("settings", {})
         self.weights.update(settings.get("reward_weights", {}))
         self.temperature = float(settings.get("temperature", self.temperature))
